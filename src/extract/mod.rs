@@ -1,0 +1,4 @@
+//! Extraction: (html, page url, rules) -> cards. Pure functions only.
+
+pub mod date;
+pub mod fields;

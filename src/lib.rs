@@ -1,0 +1,9 @@
+//! scifeed: turns science-news listing pages into RSS 2.0, Atom 1.0 and JSON Feed files.
+//!
+//! Data flows one way: config -> fetch -> decode -> extract -> merge with the store ->
+//! render -> atomic write. `pipeline` is the only module that knows that order.
+
+pub mod canon;
+pub mod extract;
+pub mod model;
+pub mod render;

@@ -1,0 +1,103 @@
+//! The data that flows between stages: a `Card` is what one listing page shows of an article,
+//! an `Item` is that article as the history keeps it, `FeedMeta` is what a rendered feed says
+//! about itself.
+
+use chrono::{DateTime, Utc};
+use url::Url;
+
+/// One article card as extracted from a listing page (no history yet).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Card {
+    /// Plain-text headline, whitespace folded.
+    pub title: String,
+    /// Absolute http(s) link to the article.
+    pub link: Url,
+    /// Byline without prefixes ("Andy Carstens", "A and B").
+    pub author: Option<String>,
+    /// Reading time in minutes.
+    pub read_time: Option<u32>,
+    /// Plain-text teaser.
+    pub teaser: Option<String>,
+    /// Publication date found on the page.
+    pub date: Option<DateTime<Utc>>,
+    /// Whether `date` came from a relative phrase ("3 hours ago") and must be frozen.
+    pub date_relative: bool,
+    /// Absolute http(s) image URL.
+    pub image: Option<Url>,
+    /// Category or tag labels, in page order, without duplicates.
+    pub categories: Vec<String>,
+}
+
+/// Where an item's publication date came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DateSource {
+    /// An absolute date printed or encoded on the page.
+    Page,
+    /// A relative phrase ("2 days ago") resolved at fetch time, then frozen.
+    Relative,
+    /// No date on the page: the time scifeed first saw the item, frozen.
+    FirstSeen,
+}
+
+impl DateSource {
+    /// Stable name used in the store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DateSource::Page => "page",
+            DateSource::Relative => "relative",
+            DateSource::FirstSeen => "first_seen",
+        }
+    }
+
+    /// Inverse of [`DateSource::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "page" => Some(DateSource::Page),
+            "relative" => Some(DateSource::Relative),
+            "first_seen" => Some(DateSource::FirstSeen),
+            _ => None,
+        }
+    }
+}
+
+/// An article as the history keeps it; what every output format renders.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    /// Canonical absolute link: the item's identity.
+    pub id: String,
+    /// Link as shown on the page (absolute).
+    pub link: String,
+    pub title: String,
+    pub author: Option<String>,
+    pub read_time: Option<u32>,
+    pub teaser: Option<String>,
+    pub image: Option<String>,
+    pub categories: Vec<String>,
+    /// Emitted publication date; never changes once stored.
+    pub published: DateTime<Utc>,
+    pub date_source: DateSource,
+    /// Last time the item's content changed (equals `published` until then).
+    pub updated: DateTime<Utc>,
+    pub first_seen: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+}
+
+/// What a rendered feed says about itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedMeta {
+    /// Feed id, also the output file stem.
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    /// The listing page (absolute http(s) URL) the feed is made from.
+    pub site_url: String,
+    /// Public URL of the output directory, ending in `/`; self links are this plus file name.
+    pub public_url: String,
+}
+
+impl FeedMeta {
+    /// Absolute URL under which the file for `ext` is published.
+    pub fn self_url(&self, ext: &str) -> String {
+        format!("{}{}.{}", self.public_url, self.id, ext)
+    }
+}
