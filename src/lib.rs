@@ -1,9 +1,19 @@
 //! scifeed: turns science-news listing pages into RSS 2.0, Atom 1.0 and JSON Feed files.
 //!
 //! Data flows one way: config -> fetch -> decode -> extract -> merge with the store ->
-//! render -> atomic write. `pipeline` is the only module that knows that order.
+//! render -> atomic write. [`pipeline`] is the only module that knows that order.
 
 pub mod canon;
+pub mod cli;
+pub mod config;
+pub mod decode;
 pub mod extract;
+pub mod feed;
+pub mod fetch;
+pub mod merge;
 pub mod model;
+pub mod output;
+pub mod pipeline;
 pub mod render;
+pub mod report;
+pub mod store;

@@ -65,7 +65,7 @@ impl DateSource {
 pub struct Item {
     /// Canonical absolute link: the item's identity.
     pub id: String,
-    /// Link as shown on the page (absolute).
+    /// Link readers open: the canonical link, so tracking parameters never reach them.
     pub link: String,
     pub title: String,
     pub author: Option<String>,

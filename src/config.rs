@@ -1,0 +1,1012 @@
+//! Config loading: TOML text -> raw serde types -> validated [`Config`].
+//!
+//! Every problem is collected before failing, each with file, line, column, feed id and a
+//! hint, so a user fixes a config in one pass and nothing touches the network first.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+use url::Url;
+
+use crate::extract::date::parse_tz;
+use crate::extract::select::{CardRules, FieldSelector, compile_css};
+use crate::feed::{Config, CrawlSettings, FeedSpec, Settings};
+use crate::render::Format;
+
+/// Default config path, relative to the working directory.
+pub const DEFAULT_PATH: &str = "config/scifeed.toml";
+
+/// One problem found in a config file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigIssue {
+    pub file: PathBuf,
+    pub line: usize,
+    pub column: usize,
+    /// The feed the problem belongs to, when it belongs to one.
+    pub feed: Option<String>,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl fmt::Display for ConfigIssue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: ", self.file.display(), self.line, self.column)?;
+        if let Some(feed) = &self.feed {
+            write!(f, "feed \"{feed}\": ")?;
+        }
+        f.write_str(&self.message)?;
+        if let Some(hint) = &self.hint {
+            write!(f, "\n    hint: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Why a config could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}", render_issues(.0))]
+    Invalid(Vec<ConfigIssue>),
+}
+
+fn render_issues(issues: &[ConfigIssue]) -> String {
+    let mut s = String::new();
+    for i in issues {
+        s.push_str(&i.to_string());
+        s.push('\n');
+    }
+    let n = issues.len();
+    s.push_str(&format!(
+        "{n} error{} in config",
+        if n == 1 { "" } else { "s" }
+    ));
+    s
+}
+
+const SETTINGS_KEYS: &[&str] = &[
+    "output_dir",
+    "state",
+    "user_agent",
+    "max_items",
+    "formats",
+    "public_url",
+    "keep_days",
+    "concurrency",
+    "per_host",
+    "min_interval_ms",
+    "timeout_secs",
+    "connect_timeout_secs",
+    "retries",
+    "retry_after_cap_secs",
+    "max_body_bytes",
+    "max_redirects",
+    "max_cards",
+    "robots",
+];
+const FEED_KEYS: &[&str] = &[
+    "id",
+    "title",
+    "description",
+    "url",
+    "base_url",
+    "max_items",
+    "date_format",
+    "timezone",
+    "select",
+    "next",
+    "max_pages",
+    "min_interval_ms",
+];
+const SELECT_KEYS: &[&str] = &[
+    "card",
+    "title",
+    "link",
+    "author",
+    "read_time",
+    "teaser",
+    "date",
+    "image",
+    "category",
+];
+const TOP_KEYS: &[&str] = &["settings", "feed"];
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    settings: RawSettings,
+    #[serde(default)]
+    feed: Vec<RawFeed>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawSettings {
+    output_dir: Option<String>,
+    state: Option<String>,
+    user_agent: Option<Spanned<String>>,
+    max_items: Option<Spanned<i64>>,
+    formats: Option<Vec<Spanned<String>>>,
+    public_url: Option<Spanned<String>>,
+    keep_days: Option<u32>,
+    concurrency: Option<Spanned<i64>>,
+    per_host: Option<Spanned<i64>>,
+    min_interval_ms: Option<u64>,
+    timeout_secs: Option<Spanned<u64>>,
+    connect_timeout_secs: Option<Spanned<u64>>,
+    retries: Option<u32>,
+    retry_after_cap_secs: Option<u64>,
+    max_body_bytes: Option<Spanned<u64>>,
+    max_redirects: Option<usize>,
+    max_cards: Option<Spanned<i64>>,
+    robots: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFeed {
+    id: Option<Spanned<String>>,
+    title: Option<Spanned<String>>,
+    description: Option<String>,
+    url: Option<Spanned<String>>,
+    base_url: Option<Spanned<String>>,
+    max_items: Option<Spanned<i64>>,
+    date_format: Option<Spanned<String>>,
+    timezone: Option<Spanned<String>>,
+    select: Option<Spanned<RawSelect>>,
+    next: Option<Spanned<String>>,
+    max_pages: Option<Spanned<i64>>,
+    min_interval_ms: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSelect {
+    card: Option<Spanned<String>>,
+    title: Option<Spanned<String>>,
+    link: Option<Spanned<String>>,
+    author: Option<Spanned<String>>,
+    read_time: Option<Spanned<String>>,
+    teaser: Option<Spanned<String>>,
+    date: Option<Spanned<String>>,
+    image: Option<Spanned<String>>,
+    category: Option<Spanned<String>>,
+}
+
+/// Values given on the command line that take precedence over `[settings]`.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub output_dir: Option<PathBuf>,
+    pub state: Option<PathBuf>,
+}
+
+/// Reads and validates a config file.
+pub fn load(path: &Path, overrides: &Overrides) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(&text, path, overrides)
+}
+
+/// Validates config text; `path` names the file in messages and anchors relative paths.
+pub fn parse(text: &str, path: &Path, overrides: &Overrides) -> Result<Config, ConfigError> {
+    let mut v = Validator {
+        text,
+        file: path.to_path_buf(),
+        issues: Vec::new(),
+    };
+    match toml::de::DeTable::parse(text) {
+        Ok(table) => v.unknown_keys(table.get_ref()),
+        Err(e) => {
+            v.toml_error(&e);
+            return Err(ConfigError::Invalid(v.issues));
+        }
+    }
+    if !v.issues.is_empty() {
+        return Err(ConfigError::Invalid(v.issues));
+    }
+    let raw: RawConfig = match toml::from_str(text) {
+        Ok(raw) => raw,
+        Err(e) => {
+            v.toml_error(&e);
+            return Err(ConfigError::Invalid(v.issues));
+        }
+    };
+    let dir = path
+        .parent()
+        .map(Path::to_path_buf)
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(|| PathBuf::from("."));
+    let settings = v.settings(raw.settings, &dir, overrides);
+    let mut feeds = Vec::with_capacity(raw.feed.len());
+    let mut ids: HashMap<String, usize> = HashMap::new();
+    for feed in raw.feed {
+        if let Some(spec) = v.feed(feed, &settings, &dir, &mut ids) {
+            feeds.push(spec);
+        }
+    }
+    if v.issues.is_empty() {
+        Ok(Config {
+            path: path.to_path_buf(),
+            settings,
+            feeds,
+        })
+    } else {
+        Err(ConfigError::Invalid(v.issues))
+    }
+}
+
+struct Validator<'a> {
+    text: &'a str,
+    file: PathBuf,
+    issues: Vec<ConfigIssue>,
+}
+
+impl Validator<'_> {
+    fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let before = &self.text[..offset];
+        let line = before.matches('\n').count() + 1;
+        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        (line, col)
+    }
+
+    fn issue(
+        &mut self,
+        span: Range<usize>,
+        feed: Option<&str>,
+        message: String,
+        hint: Option<&str>,
+    ) {
+        let (line, column) = self.line_col(span.start);
+        self.issues.push(ConfigIssue {
+            file: self.file.clone(),
+            line,
+            column,
+            feed: feed.map(str::to_string),
+            message,
+            hint: hint.map(str::to_string),
+        });
+    }
+
+    fn toml_error(&mut self, e: &toml::de::Error) {
+        let span = e.span().unwrap_or(0..0);
+        let message = e.message().trim().to_string();
+        let hint = if message.contains("unknown variant") || message.contains("invalid type") {
+            Some("see config/site.example.toml for every key and its type")
+        } else {
+            None
+        };
+        self.issue(span, None, message, hint);
+    }
+
+    /// Reports every unknown key in the document at once (serde stops at the first).
+    fn unknown_keys(&mut self, top: &toml::de::DeTable<'_>) {
+        self.check_keys(top, TOP_KEYS, "top level", None);
+        if let Some(s) = top.get("settings").and_then(|s| s.get_ref().as_table()) {
+            self.check_keys(s, SETTINGS_KEYS, "[settings]", None);
+        }
+        let feeds = top.get("feed").and_then(|f| f.get_ref().as_array());
+        for feed in feeds.into_iter().flat_map(|a| a.iter()) {
+            let Some(t) = feed.get_ref().as_table() else {
+                continue;
+            };
+            let id = t
+                .get("id")
+                .and_then(|i| i.get_ref().as_str())
+                .map(str::to_string);
+            self.check_keys(t, FEED_KEYS, "[[feed]]", id.as_deref());
+            if let Some(sel) = t.get("select").and_then(|s| s.get_ref().as_table()) {
+                self.check_keys(sel, SELECT_KEYS, "[feed.select]", id.as_deref());
+            }
+        }
+    }
+
+    fn check_keys(
+        &mut self,
+        t: &toml::de::DeTable<'_>,
+        known: &[&str],
+        section: &str,
+        feed: Option<&str>,
+    ) {
+        for key in t.keys() {
+            let name: &str = key.get_ref();
+            if known.contains(&name) {
+                continue;
+            }
+            let hint = match closest(name, known) {
+                Some(k) => format!(
+                    "did you mean `{k}`? known keys in {section}: {}",
+                    known.join(", ")
+                ),
+                None => format!("known keys in {section}: {}", known.join(", ")),
+            };
+            self.issue(
+                key.span(),
+                feed,
+                format!("unknown key `{name}` in {section}"),
+                Some(&hint),
+            );
+        }
+    }
+
+    fn positive(
+        &mut self,
+        v: Option<Spanned<i64>>,
+        default: usize,
+        what: &str,
+        feed: Option<&str>,
+    ) -> usize {
+        match v {
+            None => default,
+            Some(n) if *n.get_ref() >= 1 => usize::try_from(*n.get_ref()).unwrap_or(usize::MAX),
+            Some(n) => {
+                let span = n.span();
+                self.issue(
+                    span,
+                    feed,
+                    format!("`{what}` must be at least 1, got {}", n.get_ref()),
+                    None,
+                );
+                default
+            }
+        }
+    }
+
+    fn settings(&mut self, raw: RawSettings, dir: &Path, ov: &Overrides) -> Settings {
+        let rel = |p: Option<String>, default: &str| -> PathBuf {
+            let p = PathBuf::from(p.unwrap_or_else(|| default.to_string()));
+            if p.is_absolute() { p } else { dir.join(p) }
+        };
+        let output_dir = ov
+            .output_dir
+            .clone()
+            .unwrap_or_else(|| rel(raw.output_dir, "feeds"));
+        let state = ov
+            .state
+            .clone()
+            .unwrap_or_else(|| rel(raw.state, "state/scifeed.db"));
+        let user_agent = match raw.user_agent {
+            Some(ua) if ua.get_ref().trim().is_empty() || ua.get_ref().contains(['\n', '\r']) => {
+                self.issue(
+                    ua.span(),
+                    None,
+                    "`user_agent` must be one non-empty line".into(),
+                    None,
+                );
+                String::new()
+            }
+            Some(ua) => ua.into_inner(),
+            None => concat!(
+                "scifeed/",
+                env!("CARGO_PKG_VERSION"),
+                " (+https://github.com/scifeed/scifeed)"
+            )
+            .to_string(),
+        };
+        let max_items = self.positive(raw.max_items, 50, "max_items", None);
+        let mut formats = Vec::new();
+        for f in raw.formats.unwrap_or_else(|| {
+            Format::ALL
+                .iter()
+                .map(|f| Spanned::new(0..0, f.extension().to_string()))
+                .collect()
+        }) {
+            match Format::ALL.iter().find(|x| x.extension() == f.get_ref()) {
+                Some(x) if !formats.contains(x) => formats.push(*x),
+                Some(_) => {}
+                None => self.issue(
+                    f.span(),
+                    None,
+                    format!("unknown format `{}`", f.get_ref()),
+                    Some("formats are \"rss\", \"atom\" and \"json\""),
+                ),
+            }
+        }
+        if formats.is_empty() && self.issues.is_empty() {
+            self.issue(
+                0..0,
+                None,
+                "`formats` is empty: nothing would be written".into(),
+                Some("formats = [\"rss\", \"atom\", \"json\"]"),
+            );
+        }
+        let public_url = match raw.public_url {
+            None => "http://localhost/".to_string(),
+            Some(u) => match Url::parse(u.get_ref()) {
+                Ok(url) if matches!(url.scheme(), "http" | "https") => {
+                    let s = url.to_string();
+                    if s.ends_with('/') { s } else { format!("{s}/") }
+                }
+                _ => {
+                    self.issue(
+                        u.span(),
+                        None,
+                        format!("`public_url` {:?} is not an absolute http(s) URL", u.get_ref()),
+                        Some("the URL where output_dir is served, e.g. \"https://example.org/feeds/\""),
+                    );
+                    String::new()
+                }
+            },
+        };
+        let d = CrawlSettings::default();
+        let secs = |v: Option<Spanned<u64>>, default: Duration, what: &str, me: &mut Self| match v {
+            None => default,
+            Some(s) if *s.get_ref() == 0 => {
+                me.issue(s.span(), None, format!("`{what}` must be at least 1"), None);
+                default
+            }
+            Some(s) => Duration::from_secs(*s.get_ref()),
+        };
+        let timeout = secs(raw.timeout_secs, d.timeout, "timeout_secs", self);
+        let connect_timeout = secs(
+            raw.connect_timeout_secs,
+            d.connect_timeout,
+            "connect_timeout_secs",
+            self,
+        );
+        let max_body_bytes = match raw.max_body_bytes {
+            Some(b) if *b.get_ref() < 1024 => {
+                self.issue(
+                    b.span(),
+                    None,
+                    "`max_body_bytes` must be at least 1024".into(),
+                    None,
+                );
+                d.max_body_bytes
+            }
+            Some(b) => *b.get_ref(),
+            None => d.max_body_bytes,
+        };
+        let crawl = CrawlSettings {
+            concurrency: self.positive(raw.concurrency, d.concurrency, "concurrency", None),
+            per_host: self.positive(raw.per_host, d.per_host, "per_host", None),
+            min_interval: raw
+                .min_interval_ms
+                .map_or(d.min_interval, Duration::from_millis),
+            timeout,
+            connect_timeout,
+            retries: raw.retries.unwrap_or(d.retries),
+            retry_after_cap: raw
+                .retry_after_cap_secs
+                .map_or(d.retry_after_cap, Duration::from_secs),
+            max_body_bytes,
+            max_redirects: raw.max_redirects.unwrap_or(d.max_redirects),
+            max_cards: self.positive(raw.max_cards, d.max_cards, "max_cards", None),
+            robots: raw.robots.unwrap_or(d.robots),
+        };
+        Settings {
+            output_dir,
+            state,
+            user_agent,
+            max_items,
+            formats,
+            public_url,
+            keep_days: raw.keep_days.unwrap_or(365),
+            crawl,
+        }
+    }
+
+    fn feed(
+        &mut self,
+        raw: RawFeed,
+        settings: &Settings,
+        dir: &Path,
+        ids: &mut HashMap<String, usize>,
+    ) -> Option<FeedSpec> {
+        let before = self.issues.len();
+        // The table header is the best location when a required key is missing.
+        let anchor = raw
+            .id
+            .as_ref()
+            .map(Spanned::span)
+            .or(raw.url.as_ref().map(Spanned::span))
+            .unwrap_or(0..0);
+        let id = match raw.id {
+            None => {
+                self.issue(
+                    anchor.clone(),
+                    None,
+                    "feed has no `id`".into(),
+                    Some("add id = \"short-name\" (used as the output file name)"),
+                );
+                String::new()
+            }
+            Some(id) => {
+                let s = id.get_ref().clone();
+                if !valid_id(&s) {
+                    self.issue(
+                        id.span(),
+                        Some(&s),
+                        format!("id {s:?} is not a safe file name"),
+                        Some("use 1-64 characters from a-z, 0-9, '-', '_' and '.', starting with a letter or digit"),
+                    );
+                } else if let Some(first) = ids.get(&s) {
+                    let (line, _) = self.line_col(*first);
+                    self.issue(
+                        id.span(),
+                        Some(&s),
+                        format!("duplicate feed id (first used on line {line})"),
+                        Some("every feed needs its own id"),
+                    );
+                } else {
+                    ids.insert(s.clone(), id.span().start);
+                }
+                s
+            }
+        };
+        let fid = Some(id.as_str()).filter(|s| !s.is_empty());
+        let title = match raw.title {
+            Some(t) if !t.get_ref().trim().is_empty() => t.get_ref().trim().to_string(),
+            Some(t) => {
+                self.issue(t.span(), fid, "`title` is empty".into(), None);
+                String::new()
+            }
+            None => {
+                self.issue(
+                    anchor.clone(),
+                    fid,
+                    "feed has no `title`".into(),
+                    Some("add title = \"Name shown in feed readers\""),
+                );
+                String::new()
+            }
+        };
+        let url = match raw.url {
+            None => {
+                self.issue(
+                    anchor.clone(),
+                    fid,
+                    "feed has no `url`".into(),
+                    Some("add url = \"https://site/listing\" (or a file:// URL of a saved page)"),
+                );
+                None
+            }
+            Some(u) => self.source_url(&u, dir, fid),
+        };
+        let base_url = raw.base_url.and_then(|b| match Url::parse(b.get_ref()) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => Some(u),
+            _ => {
+                self.issue(
+                    b.span(),
+                    fid,
+                    format!(
+                        "`base_url` {:?} is not an absolute http(s) URL",
+                        b.get_ref()
+                    ),
+                    Some("e.g. base_url = \"https://www.the-scientist.com/\""),
+                );
+                None
+            }
+        });
+        let site_url = match (&base_url, &url) {
+            (Some(b), _) => Some(b.clone()),
+            (None, Some(u)) if matches!(u.scheme(), "http" | "https") => Some(u.clone()),
+            (None, Some(_)) => {
+                self.issue(anchor.clone(), fid, "a file:// feed needs `base_url`".into(), Some("set base_url to the page's original http(s) address so links in the feed work"));
+                None
+            }
+            (None, None) => None,
+        };
+        let max_items = self.positive(raw.max_items, settings.max_items, "max_items", fid);
+        let max_pages = self.positive(raw.max_pages, 1, "max_pages", fid);
+        let timezone = match raw.timezone {
+            None => chrono_tz::UTC,
+            Some(tz) => parse_tz(tz.get_ref()).unwrap_or_else(|e| {
+                self.issue(
+                    tz.span(),
+                    fid,
+                    e,
+                    Some("an IANA zone name such as \"Europe/London\" or \"America/New_York\""),
+                );
+                chrono_tz::UTC
+            }),
+        };
+        let date_format = raw.date_format.and_then(|f| {
+            use chrono::format::{Item, StrftimeItems};
+            if StrftimeItems::new(f.get_ref()).any(|i| matches!(i, Item::Error)) {
+                self.issue(
+                    f.span(),
+                    fid,
+                    format!(
+                        "`date_format` {:?} is not a valid chrono format",
+                        f.get_ref()
+                    ),
+                    Some("e.g. \"%B %d, %Y\" for \"November 26, 2026\""),
+                );
+                None
+            } else {
+                Some(f.into_inner())
+            }
+        });
+        let next = raw.next.and_then(|n| self.field(Some(n), fid, "next"));
+        let rules = match raw.select {
+            None => {
+                self.issue(
+                    anchor.clone(),
+                    fid,
+                    "feed has no [feed.select] table".into(),
+                    Some("add [feed.select] with at least `card` and `title` selectors"),
+                );
+                None
+            }
+            Some(sel) => {
+                let span = sel.span();
+                self.rules(sel.into_inner(), span, fid)
+            }
+        };
+        if self.issues.len() > before {
+            return None;
+        }
+        Some(FeedSpec {
+            id,
+            title,
+            description: raw.description,
+            url: url?,
+            base_url,
+            site_url: site_url?,
+            max_items,
+            rules,
+            date_format,
+            timezone,
+            next,
+            max_pages: u32::try_from(max_pages).unwrap_or(u32::MAX),
+            min_interval: raw.min_interval_ms.map(Duration::from_millis),
+        })
+    }
+
+    fn source_url(&mut self, u: &Spanned<String>, dir: &Path, fid: Option<&str>) -> Option<Url> {
+        let s = u.get_ref().trim();
+        let hint =
+            Some("use an http(s):// URL, a file:// URL, or a path relative to this config file");
+        match Url::parse(s) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
+                Some(url)
+            }
+            Ok(url) if url.scheme() == "file" => Some(url),
+            Ok(url) if matches!(url.scheme(), "http" | "https") => {
+                self.issue(u.span(), fid, format!("`url` {s:?} has no host"), hint);
+                None
+            }
+            Ok(url) => {
+                self.issue(
+                    u.span(),
+                    fid,
+                    format!("`url` scheme `{}` is not supported", url.scheme()),
+                    hint,
+                );
+                None
+            }
+            Err(url::ParseError::RelativeUrlWithoutBase) if !s.is_empty() => {
+                let p = dir.join(s);
+                let abs = std::path::absolute(&p).unwrap_or(p);
+                match Url::from_file_path(&abs) {
+                    Ok(url) => Some(url),
+                    Err(()) => {
+                        self.issue(
+                            u.span(),
+                            fid,
+                            format!("`url` {s:?} is not a usable path"),
+                            hint,
+                        );
+                        None
+                    }
+                }
+            }
+            Err(e) => {
+                self.issue(
+                    u.span(),
+                    fid,
+                    format!("`url` {s:?} is not a valid URL ({e})"),
+                    hint,
+                );
+                None
+            }
+        }
+    }
+
+    fn field(
+        &mut self,
+        s: Option<Spanned<String>>,
+        fid: Option<&str>,
+        key: &str,
+    ) -> Option<FieldSelector> {
+        let s = s?;
+        match FieldSelector::parse(s.get_ref()) {
+            Ok(f) => Some(f),
+            Err(e) => {
+                self.issue(
+                    s.span(),
+                    fid,
+                    format!("invalid selector for `{key}` {:?}: {e}", s.get_ref()),
+                    Some("write a CSS selector, optionally followed by @attribute (e.g. \"time@datetime\"); check brackets and quotes"),
+                );
+                None
+            }
+        }
+    }
+
+    fn rules(
+        &mut self,
+        raw: RawSelect,
+        span: Range<usize>,
+        fid: Option<&str>,
+    ) -> Option<CardRules> {
+        let card = match raw.card {
+            None => {
+                self.issue(span.clone(), fid, "[feed.select] has no `card` selector".into(), Some("card selects one element per article, e.g. card = \"div.articleList > div.article\""));
+                None
+            }
+            Some(c) => match compile_css(c.get_ref()) {
+                Ok(sel) => Some((sel, c.get_ref().clone())),
+                Err(e) => {
+                    self.issue(
+                        c.span(),
+                        fid,
+                        format!("invalid selector for `card` {:?}: {e}", c.get_ref()),
+                        Some("`card` is plain CSS (no @attribute); check brackets and quotes"),
+                    );
+                    None
+                }
+            },
+        };
+        let title = match raw.title {
+            None => {
+                self.issue(
+                    span,
+                    fid,
+                    "[feed.select] has no `title` selector".into(),
+                    Some("title is relative to the card, e.g. title = \"h3 > a\""),
+                );
+                None
+            }
+            t => self.field(t, fid, "title"),
+        };
+        let link = self.field(raw.link, fid, "link");
+        let author = self.field(raw.author, fid, "author");
+        let read_time = self.field(raw.read_time, fid, "read_time");
+        let teaser = self.field(raw.teaser, fid, "teaser");
+        let date = self.field(raw.date, fid, "date");
+        let image = self.field(raw.image, fid, "image");
+        let category = self.field(raw.category, fid, "category");
+        let (card, card_source) = card?;
+        Some(CardRules {
+            card,
+            card_source,
+            title: title?,
+            link,
+            author,
+            read_time,
+            teaser,
+            date,
+            image,
+            category,
+        })
+    }
+}
+
+/// Feed ids become file names: a safe charset keeps `../` and friends out.
+pub fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id.as_bytes()[0].is_ascii_alphanumeric()
+        && id.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.')
+        })
+        && !id.contains("..")
+}
+
+/// The known key nearest to a misspelt one, if any is close.
+fn closest<'k>(name: &str, known: &[&'k str]) -> Option<&'k str> {
+    known
+        .iter()
+        .map(|k| (levenshtein(name, k), *k))
+        .filter(|(d, k)| *d <= 2.max(k.len() / 3))
+        .min()
+        .map(|(_, k)| k)
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_str(s: &str) -> Result<Config, ConfigError> {
+        parse(s, Path::new("conf/test.toml"), &Overrides::default())
+    }
+
+    fn issues(s: &str) -> Vec<ConfigIssue> {
+        match parse_str(s) {
+            Err(ConfigError::Invalid(v)) => v,
+            Err(e) => panic!("unexpected error {e}"),
+            Ok(_) => panic!("config should be invalid:\n{s}"),
+        }
+    }
+
+    const GOOD: &str = r#"
+[settings]
+max_items = 20
+
+[[feed]]
+id = "ts"
+title = "The Scientist"
+url = "https://www.the-scientist.com/"
+[feed.select]
+card = "div.article"
+title = "h3 > a"
+date = "time@datetime"
+"#;
+
+    #[test]
+    fn good_config_resolves_paths_and_defaults() {
+        let c = parse_str(GOOD).expect("valid");
+        assert_eq!(c.settings.max_items, 20);
+        assert_eq!(c.settings.output_dir, PathBuf::from("conf/feeds"));
+        assert_eq!(c.settings.state, PathBuf::from("conf/state/scifeed.db"));
+        assert_eq!(c.settings.formats, Format::ALL.to_vec());
+        assert_eq!(c.feeds.len(), 1);
+        let f = &c.feeds[0];
+        assert_eq!(f.max_items, 20);
+        assert_eq!(f.site_url.as_str(), "https://www.the-scientist.com/");
+        let rules = f.rules.as_ref().expect("rules");
+        assert_eq!(rules.date.as_ref().and_then(|d| d.attr()), Some("datetime"));
+    }
+
+    #[test]
+    fn overrides_win() {
+        let ov = Overrides {
+            output_dir: Some("/tmp/out".into()),
+            state: Some("/tmp/s.db".into()),
+        };
+        let c = parse(GOOD, Path::new("x.toml"), &ov).expect("valid");
+        assert_eq!(c.settings.output_dir, PathBuf::from("/tmp/out"));
+        assert_eq!(c.settings.state, PathBuf::from("/tmp/s.db"));
+    }
+
+    #[test]
+    fn all_unknown_keys_reported_at_once_with_locations() {
+        let src = "[settings]\nmax_item = 3\n\n[[feed]]\nid = \"a\"\ntitel = \"x\"\nurl = \"https://e.org/\"\n[feed.select]\ncard = \"li\"\ntitle = \"a\"\nauthr = \".by\"\n";
+        let v = issues(src);
+        let got: Vec<(usize, usize, Option<&str>)> = v
+            .iter()
+            .map(|i| (i.line, i.column, i.feed.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![(2, 1, None), (6, 1, Some("a")), (11, 1, Some("a"))]
+        );
+        assert!(v[0].message.contains("`max_item`"));
+        assert!(
+            v[0].hint
+                .as_deref()
+                .unwrap_or("")
+                .contains("did you mean `max_items`")
+        );
+        assert!(v[2].hint.as_deref().unwrap_or("").contains("`author`"));
+    }
+
+    #[test]
+    fn semantic_errors_collected_per_feed() {
+        let src = r#"
+[[feed]]
+id = "a"
+title = "A"
+url = "ftp://x.org/"
+[feed.select]
+card = "div["
+title = "h3"
+
+[[feed]]
+id = "a"
+title = "B"
+url = "https://b.org/"
+[feed.select]
+card = "li"
+title = "h3@"
+
+[[feed]]
+id = "../etc"
+title = "C"
+url = "https://c.org/"
+timezone = "Mars/Olympus"
+[feed.select]
+title = "h2"
+"#;
+        let v = issues(src);
+        let text: Vec<String> = v.iter().map(ToString::to_string).collect();
+        let joined = text.join("\n");
+        assert!(
+            joined.contains("conf/test.toml:5:7: feed \"a\": `url` scheme `ftp`"),
+            "{joined}"
+        );
+        assert!(
+            joined.contains("conf/test.toml:7:8: feed \"a\": invalid selector for `card` \"div[\""),
+            "{joined}"
+        );
+        assert!(
+            joined.contains(
+                "conf/test.toml:11:6: feed \"a\": duplicate feed id (first used on line 3)"
+            ),
+            "{joined}"
+        );
+        assert!(
+            joined.contains("invalid selector for `title` \"h3@\""),
+            "{joined}"
+        );
+        assert!(
+            joined.contains("id \"../etc\" is not a safe file name"),
+            "{joined}"
+        );
+        assert!(joined.contains("Mars/Olympus"), "{joined}");
+        assert!(
+            joined.contains("[feed.select] has no `card` selector"),
+            "{joined}"
+        );
+        assert_eq!(v.len(), 7, "{joined}");
+    }
+
+    #[test]
+    fn syntax_and_type_errors_are_located() {
+        let v = issues("[settings]\nmax_items = \"many\"\n");
+        assert_eq!((v[0].line, v[0].column), (2, 13));
+        let v = issues("[[feed]\nid = 1\n");
+        assert_eq!(v[0].line, 1);
+    }
+
+    #[test]
+    fn file_feeds_need_base_url_and_relative_paths_resolve() {
+        let src = "[[feed]]\nid = \"d\"\ntitle = \"D\"\nurl = \"demo/page.html\"\n[feed.select]\ncard = \"li\"\ntitle = \"a\"\n";
+        let v = issues(src);
+        assert!(v[0].message.contains("needs `base_url`"));
+        let ok = src.replace("url = ", "base_url = \"https://demo.example.org/\"\nurl = ");
+        let c = parse_str(&ok).expect("valid");
+        let url = &c.feeds[0].url;
+        assert_eq!(url.scheme(), "file");
+        assert!(url.path().ends_with("/conf/demo/page.html"), "{url}");
+    }
+
+    #[test]
+    fn id_charset() {
+        for good in ["the-scientist", "a", "phys.org", "x_1"] {
+            assert!(valid_id(good), "{good}");
+        }
+        for bad in [
+            "",
+            "../x",
+            "a/b",
+            "A",
+            "-x",
+            ".hidden",
+            "a..b",
+            "x y",
+            &"a".repeat(65),
+        ] {
+            assert!(!valid_id(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! Validated runtime configuration: what `config` produces and every later stage reads.
+//! Selectors are compiled and URLs parsed here once, so a run never re-parses them.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use url::Url;
+
+use crate::extract::select::{CardRules, FieldSelector};
+use crate::render::Format;
+
+/// Global settings (`[settings]`), with CLI overrides applied.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Where feed files are written.
+    pub output_dir: PathBuf,
+    /// SQLite history file.
+    pub state: PathBuf,
+    pub user_agent: String,
+    /// Items per output feed unless a feed sets its own.
+    pub max_items: usize,
+    pub formats: Vec<Format>,
+    /// Public URL of `output_dir` (ends with `/`), used for self links.
+    pub public_url: String,
+    /// Items that left the page and the feed are deleted from the store after this many days.
+    pub keep_days: u32,
+    pub crawl: CrawlSettings,
+}
+
+/// Politeness and limits of the crawler.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CrawlSettings {
+    /// Feeds processed at once.
+    pub concurrency: usize,
+    /// Requests in flight per host.
+    pub per_host: usize,
+    /// Minimum gap between request starts on one host.
+    pub min_interval: Duration,
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    /// Retries after the first attempt for transient failures.
+    pub retries: u32,
+    /// Longest `Retry-After` we are willing to wait.
+    pub retry_after_cap: Duration,
+    /// Largest (decompressed) body accepted.
+    pub max_body_bytes: u64,
+    pub max_redirects: usize,
+    /// Cards taken from one page at most.
+    pub max_cards: usize,
+    /// Whether robots.txt is fetched and honoured.
+    pub robots: bool,
+}
+
+impl Default for CrawlSettings {
+    fn default() -> Self {
+        CrawlSettings {
+            concurrency: 16,
+            per_host: 1,
+            min_interval: Duration::from_secs(1),
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            retries: 3,
+            retry_after_cap: Duration::from_secs(120),
+            max_body_bytes: 10 * 1024 * 1024,
+            max_redirects: 10,
+            max_cards: 500,
+            robots: true,
+        }
+    }
+}
+
+/// One `[[feed]]`, validated.
+#[derive(Debug, Clone)]
+pub struct FeedSpec {
+    /// Safe file stem (`[a-z0-9._-]`).
+    pub id: String,
+    pub title: String,
+    pub description: Option<String>,
+    /// Listing page: http(s) or file.
+    pub url: Url,
+    /// Links resolve against this instead of `url`.
+    pub base_url: Option<Url>,
+    /// The http(s) page the feed points readers to (`base_url` or `url`).
+    pub site_url: Url,
+    pub max_items: usize,
+    /// Compiled selectors; `None` when the feed relies on auto-detection.
+    pub rules: Option<CardRules>,
+    pub date_format: Option<String>,
+    pub timezone: chrono_tz::Tz,
+    /// Selector of the next-page link (pagination).
+    pub next: Option<FieldSelector>,
+    /// Pages followed at most (1 = no pagination).
+    pub max_pages: u32,
+    /// Per-feed override of the host's minimum request interval.
+    pub min_interval: Option<Duration>,
+}
+
+/// A whole validated config file.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was read from.
+    pub path: PathBuf,
+    pub settings: Settings,
+    pub feeds: Vec<FeedSpec>,
+}

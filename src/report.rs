@@ -1,0 +1,175 @@
+//! Per-feed outcomes of a run, the summary table and the exit code.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+/// What happened to one feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeedStatus {
+    /// Not processed (the run was interrupted before it).
+    Pending,
+    /// New or changed items, or files rewritten.
+    Updated {
+        new: usize,
+        updated: usize,
+        total: usize,
+        files_written: usize,
+    },
+    /// Fetched and parsed, nothing changed.
+    Unchanged { total: usize },
+    /// The server answered 304.
+    NotModified { total: usize },
+    /// The feed's files and history were left as they were.
+    Failed(String),
+}
+
+/// One feed's result.
+#[derive(Debug, Clone)]
+pub struct FeedOutcome {
+    pub id: String,
+    pub url: String,
+    pub status: FeedStatus,
+    pub http_status: Option<u16>,
+    pub elapsed: Duration,
+    /// Non-fatal problems (skipped cards, unparseable dates).
+    pub warnings: Vec<String>,
+    /// Cards extracted from the page.
+    pub cards: usize,
+}
+
+impl FeedOutcome {
+    /// A pending outcome for `id`.
+    pub fn new(id: &str, url: &str) -> Self {
+        FeedOutcome {
+            id: id.to_string(),
+            url: url.to_string(),
+            status: FeedStatus::Pending,
+            http_status: None,
+            elapsed: Duration::ZERO,
+            warnings: Vec::new(),
+            cards: 0,
+        }
+    }
+
+    /// Whether this feed counts as failed for the exit code.
+    pub fn failed(&self) -> bool {
+        matches!(self.status, FeedStatus::Failed(_) | FeedStatus::Pending)
+    }
+}
+
+/// All outcomes of a run, sorted by feed id.
+#[derive(Debug, Clone, Default)]
+pub struct RunReport {
+    pub outcomes: Vec<FeedOutcome>,
+}
+
+impl RunReport {
+    /// Number of failed feeds.
+    pub fn failed(&self) -> usize {
+        self.outcomes.iter().filter(|o| o.failed()).count()
+    }
+
+    /// 0 when every feed succeeded, 1 when some failed.
+    pub fn exit_code(&self) -> i32 {
+        i32::from(self.failed() > 0)
+    }
+
+    /// The end-of-run table: feed, status, new/updated/total items, HTTP status, time; then
+    /// each failure's full message.
+    pub fn table(&self) -> String {
+        let mut rows = vec![[
+            "feed".to_string(),
+            "status".into(),
+            "new".into(),
+            "upd".into(),
+            "total".into(),
+            "http".into(),
+            "time".into(),
+        ]];
+        for o in &self.outcomes {
+            let (status, new, upd, total) = match &o.status {
+                FeedStatus::Pending => ("not run", None, None, None),
+                FeedStatus::Updated {
+                    new,
+                    updated,
+                    total,
+                    ..
+                } => ("updated", Some(*new), Some(*updated), Some(*total)),
+                FeedStatus::Unchanged { total } => ("unchanged", Some(0), Some(0), Some(*total)),
+                FeedStatus::NotModified { total } => {
+                    ("not modified", Some(0), Some(0), Some(*total))
+                }
+                FeedStatus::Failed(_) => ("FAILED", None, None, None),
+            };
+            let n = |v: Option<usize>| v.map_or_else(|| "-".to_string(), |v| v.to_string());
+            rows.push([
+                o.id.clone(),
+                status.to_string(),
+                n(new),
+                n(upd),
+                n(total),
+                o.http_status.map_or_else(|| "-".into(), |s| s.to_string()),
+                format!("{:.2}s", o.elapsed.as_secs_f64()),
+            ]);
+        }
+        let mut widths = [0usize; 7];
+        for r in &rows {
+            for (w, c) in widths.iter_mut().zip(r) {
+                *w = (*w).max(c.chars().count());
+            }
+        }
+        let mut out = String::new();
+        for r in &rows {
+            let mut line = String::new();
+            for (i, (c, w)) in r.iter().zip(widths).enumerate() {
+                let pad = w - c.chars().count();
+                if i >= 2 {
+                    let _ = write!(line, "{}{c}  ", " ".repeat(pad));
+                } else {
+                    let _ = write!(line, "{c}{}  ", " ".repeat(pad));
+                }
+            }
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+        let ok = self.outcomes.len() - self.failed();
+        let _ = writeln!(out, "{ok} ok, {} failed", self.failed());
+        for o in &self.outcomes {
+            if let FeedStatus::Failed(msg) = &o.status {
+                let _ = writeln!(out, "error: feed \"{}\": {msg}", o.id);
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_and_exit_code() {
+        let mut a = FeedOutcome::new("alpha", "https://a/");
+        a.status = FeedStatus::Updated {
+            new: 3,
+            updated: 1,
+            total: 12,
+            files_written: 3,
+        };
+        a.http_status = Some(200);
+        let mut b = FeedOutcome::new("b", "https://b/");
+        b.status = FeedStatus::Failed("https://b/: HTTP 503".into());
+        let r = RunReport {
+            outcomes: vec![a.clone(), b],
+        };
+        assert_eq!(r.exit_code(), 1);
+        let t = r.table();
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines[0], "feed   status   new  upd  total  http   time");
+        assert_eq!(lines[1], "alpha  updated    3    1     12   200  0.00s");
+        assert_eq!(lines[2], "b      FAILED     -    -      -     -  0.00s");
+        assert_eq!(lines[3], "1 ok, 1 failed");
+        assert_eq!(lines[4], "error: feed \"b\": https://b/: HTTP 503");
+        assert_eq!(RunReport { outcomes: vec![a] }.exit_code(), 0);
+    }
+}
