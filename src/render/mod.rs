@@ -1,13 +1,44 @@
-//! Rendering (temporary stub).
+//! Rendering: `(FeedMeta, [Item]) -> bytes` for RSS 2.0, Atom 1.0 and JSON Feed 1.1.
+//!
+//! Pure and deterministic: the same meta and items give the same bytes, and nothing here reads
+//! the clock (an empty feed's dates are fixed). Items arrive newest first; the caller sorts.
+//! Every text goes through [`xml_safe`] once, so all three formats carry the same strings, and
+//! the item HTML (image, teaser, read time) is built here from escaped text, never copied from
+//! a page.
+
+use std::borrow::Cow;
+
+use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
+
 use crate::model::{FeedMeta, Item};
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+
+mod atom;
+mod json;
+mod rss;
+
+/// Name of the program, written as the feeds' generator.
+const GENERATOR: &str = "scifeed";
+
+/// The XML declaration both XML formats start with.
+const XML_DECLARATION: &str = r#"<?xml version="1.0" encoding="UTF-8"?>"#;
+
+/// An output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Format {
+    /// RSS 2.0.
     Rss,
+    /// Atom 1.0 (RFC 4287).
     Atom,
+    /// JSON Feed 1.1.
     Json,
 }
+
 impl Format {
+    /// Every format, in the order files are written.
     pub const ALL: [Format; 3] = [Format::Rss, Format::Atom, Format::Json];
+
+    /// File extension (without the dot) of this format's output file.
     pub fn extension(self) -> &'static str {
         match self {
             Format::Rss => "rss",
@@ -16,6 +47,250 @@ impl Format {
         }
     }
 }
-pub fn render(_f: Format, meta: &FeedMeta, items: &[Item]) -> Vec<u8> {
-    format!("{} {}", meta.title, items.len()).into_bytes()
+
+/// Renders `items` (newest first) as a complete `format` document.
+pub fn render(format: Format, meta: &FeedMeta, items: &[Item]) -> Vec<u8> {
+    match format {
+        Format::Rss => rss::render(meta, items),
+        Format::Atom => atom::render(meta, items),
+        Format::Json => json::render(meta, items),
+    }
+}
+
+/// Removes the characters XML 1.0 forbids (C0 controls other than tab, LF and CR, and
+/// U+FFFE/U+FFFF); borrows when there is nothing to remove.
+pub fn xml_safe(s: &str) -> Cow<'_, str> {
+    fn forbidden(c: char) -> bool {
+        matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}')
+    }
+    if s.contains(forbidden) {
+        Cow::Owned(s.chars().filter(|&c| !forbidden(c)).collect())
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+/// [`xml_safe`] text, or `None` when nothing visible is left.
+fn non_blank(s: Option<&str>) -> Option<Cow<'_, str>> {
+    s.map(xml_safe).filter(|s| !s.trim().is_empty())
+}
+
+/// An item as every format renders it: texts made XML-safe, blank optional fields dropped,
+/// dates cut to whole seconds.
+struct Entry<'a> {
+    id: Cow<'a, str>,
+    link: Cow<'a, str>,
+    title: Cow<'a, str>,
+    author: Option<Cow<'a, str>>,
+    teaser: Option<Cow<'a, str>>,
+    image: Option<Cow<'a, str>>,
+    categories: Vec<Cow<'a, str>>,
+    read_time: Option<u32>,
+    published: DateTime<Utc>,
+    updated: DateTime<Utc>,
+}
+
+impl<'a> Entry<'a> {
+    fn new(item: &'a Item) -> Self {
+        Entry {
+            id: xml_safe(&item.id),
+            link: xml_safe(&item.link),
+            title: xml_safe(&item.title),
+            author: non_blank(item.author.as_deref()),
+            teaser: non_blank(item.teaser.as_deref()),
+            image: non_blank(item.image.as_deref()),
+            categories: item
+                .categories
+                .iter()
+                .filter_map(|c| non_blank(Some(c)))
+                .collect(),
+            read_time: item.read_time,
+            published: item.published.trunc_subsecs(0),
+            updated: item.updated.trunc_subsecs(0),
+        }
+    }
+
+    /// The item's body as HTML: image, teaser, read time, each in its own paragraph; empty
+    /// when the item has none of them. Built from escaped text only.
+    fn html(&self) -> String {
+        let mut html = String::new();
+        if let Some(image) = &self.image {
+            html.push_str(&format!(
+                r#"<p><img src="{}" alt=""></p>"#,
+                escape_html(image, true)
+            ));
+        }
+        if let Some(teaser) = &self.teaser {
+            html.push_str(&format!("<p>{}</p>", escape_html(teaser, false)));
+        }
+        if let Some(minutes) = self.read_time {
+            html.push_str(&format!("<p>{minutes} min read</p>"));
+        }
+        html
+    }
+}
+
+/// Escapes text for HTML: `&`, `<`, `>`, and `"` too when it goes into an attribute value.
+fn escape_html(s: &str, attribute: bool) -> Cow<'_, str> {
+    let needs = |c: char| matches!(c, '&' | '<' | '>') || (attribute && c == '"');
+    if !s.contains(needs) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' if attribute => out.push_str("&quot;"),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// RFC 3339 in UTC with whole seconds and `Z`: `2026-11-26T19:58:27Z`.
+fn rfc3339(date: DateTime<Utc>) -> String {
+    date.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+#[cfg(test)]
+pub(crate) mod testdata {
+    //! Items shared by the renderers' tests.
+
+    use chrono::{DateTime, TimeZone, Utc};
+
+    use crate::model::{DateSource, FeedMeta, Item};
+
+    pub fn meta() -> FeedMeta {
+        FeedMeta {
+            id: "the-scientist".to_owned(),
+            title: "The Scientist & Friends <News>".to_owned(),
+            description: "Latest \"news\" from The Scientist\u{1}".to_owned(),
+            site_url: "https://www.the-scientist.com/news?page=1&sort=new".to_owned(),
+            public_url: "https://feeds.example.org/".to_owned(),
+        }
+    }
+
+    pub fn at(secs: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(secs, 0)
+            .single()
+            .expect("valid timestamp")
+    }
+
+    /// A plain item with every field set; item 1 is dated 2026-11-26T19:58:27Z, each next
+    /// one an hour older.
+    pub fn item(n: i64) -> Item {
+        let date = at(1_795_723_107 - (n - 1) * 3600);
+        Item {
+            id: format!("https://www.the-scientist.com/article-{n}"),
+            link: format!("https://www.the-scientist.com/article-{n}?utm=x"),
+            title: format!("Article {n}"),
+            author: Some("Andy Carstens".to_owned()),
+            read_time: Some(4),
+            teaser: Some(format!("Teaser {n}.")),
+            image: Some(format!("https://cdn.example.org/img/{n}.jpg")),
+            categories: vec!["Cancer".to_owned(), "Cell Biology".to_owned()],
+            published: date,
+            date_source: DateSource::Page,
+            updated: date,
+            first_seen: date,
+            last_seen: date,
+        }
+    }
+
+    /// Three items with hostile text: markup, entities, quotes, non-ASCII, emoji, control
+    /// characters, an image URL with `&` and `"`; the last has no optional field at all.
+    pub fn tricky() -> Vec<Item> {
+        let mut a = item(1);
+        a.title = "Tom & Jerry <b>bold</b> \"quoted\" 'single' — Grüße 🧬\u{0}\u{b}".to_owned();
+        a.teaser = Some("Uses <script>alert('x')</script> &amp; p<0.05 ]]> café\u{1f}".to_owned());
+        a.author = Some("José Núñez & Ann O'Neil".to_owned());
+        a.image = Some("https://cdn.example.org/i.jpg?w=800&h=600&q=\"1\"".to_owned());
+        a.categories = vec!["Cells & Genes".to_owned(), "<Neuro>".to_owned()];
+        a.updated = a.published + chrono::Duration::seconds(7200);
+        a.published += chrono::Duration::milliseconds(250);
+        let b = item(2);
+        let mut c = item(3);
+        c.author = None;
+        c.read_time = None;
+        c.teaser = None;
+        c.image = None;
+        c.categories = Vec::new();
+        vec![a, b, c]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xml_safe_removes_only_forbidden_characters() {
+        let cases = [
+            ("plain", "plain"),
+            ("tab\tlf\ncr\r", "tab\tlf\ncr\r"),
+            ("a\u{0}b\u{8}c\u{b}d\u{c}e\u{e}f\u{1f}g", "abcdefg"),
+            ("x\u{fffe}y\u{ffff}z", "xyz"),
+            (
+                "del\u{7f} nel\u{85} bom\u{feff} emoji🧬",
+                "del\u{7f} nel\u{85} bom\u{feff} emoji🧬",
+            ),
+        ];
+        for (input, want) in cases {
+            assert_eq!(xml_safe(input), want, "input {input:?}");
+        }
+        assert!(matches!(xml_safe("clean"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn html_is_escaped_once_and_ordered_image_teaser_read_time() {
+        let items = testdata::tricky();
+        let html = Entry::new(&items[0]).html();
+        assert_eq!(
+            html,
+            "<p><img src=\"https://cdn.example.org/i.jpg?w=800&amp;h=600&amp;q=&quot;1&quot;\" alt=\"\"></p>\
+             <p>Uses &lt;script&gt;alert('x')&lt;/script&gt; &amp;amp; p&lt;0.05 ]]&gt; café</p>\
+             <p>4 min read</p>"
+        );
+        assert_eq!(Entry::new(&items[2]).html(), "");
+    }
+
+    #[test]
+    fn entry_drops_blank_fields_and_subseconds() {
+        let mut item = testdata::item(1);
+        item.author = Some(" ".to_owned());
+        item.teaser = Some("\u{1}".to_owned());
+        item.categories = vec![String::new(), "Ok".to_owned()];
+        item.published += chrono::Duration::milliseconds(999);
+        let entry = Entry::new(&item);
+        assert_eq!(entry.author, None);
+        assert_eq!(entry.teaser, None);
+        assert_eq!(entry.categories, vec!["Ok"]);
+        assert_eq!(rfc3339(entry.published), "2026-11-26T19:58:27Z");
+    }
+
+    /// The exact bytes of a small feed in each format, so a crate upgrade or a refactoring
+    /// that changes the output (and so rewrites every published file) shows up in review.
+    #[test]
+    fn snapshots() {
+        let items = testdata::tricky();
+        for format in Format::ALL {
+            let bytes = render(format, &testdata::meta(), &items);
+            let text = String::from_utf8(bytes).expect("UTF-8");
+            insta::assert_snapshot!(format.extension(), text);
+        }
+    }
+
+    #[test]
+    fn format_names_and_extensions() {
+        let names: Vec<_> = Format::ALL.iter().map(|f| f.extension()).collect();
+        assert_eq!(names, ["rss", "atom", "json"]);
+        #[derive(serde::Deserialize)]
+        struct Wrap {
+            f: Vec<Format>,
+        }
+        let w: Wrap = toml::from_str(r#"f = ["rss", "atom", "json"]"#).expect("valid toml");
+        assert_eq!(w.f, Format::ALL);
+    }
 }
