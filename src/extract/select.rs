@@ -42,7 +42,47 @@ pub fn compile_css(css: &str) -> Result<Selector, SelectorError> {
     if css.trim().is_empty() {
         return Err(SelectorError("empty selector".into()));
     }
-    Selector::parse(css).map_err(|e| SelectorError(format!("not a valid CSS selector ({e})")))
+    Selector::parse(css)
+        .map_err(|e| SelectorError(format!("not a valid CSS selector: {}", describe(&e))))
+}
+
+/// scraper's own messages for some errors read "Unexpected error occurred. Please report this
+/// to the developer"; say what is wrong with the selector instead.
+fn describe(e: &scraper::error::SelectorErrorKind) -> String {
+    use scraper::error::SelectorErrorKind as K;
+    match e {
+        K::UnexpectedToken => "unexpected character or token".into(),
+        K::EndOfLine => "the selector ends too early".into(),
+        K::ExpectedColonOnPseudoElement | K::ExpectedIdentityOnPseudoElement => {
+            "malformed pseudo-element (`::name`)".into()
+        }
+        K::UnexpectedSelectorParseError(k) => {
+            let name = format!("{k:?}");
+            match name.as_str() {
+                "DanglingCombinator" => "a combinator (`>`, `+`, `~`) has nothing after it".into(),
+                "EmptySelector" => "empty selector (a stray comma?)".into(),
+                "UnsupportedPseudoClassOrElement" => {
+                    "unsupported pseudo-class or pseudo-element".into()
+                }
+                "ClassNeedsIdent" => "`.` must be followed by a class name".into(),
+                "NoIdentForPseudo" => "`:` must be followed by a pseudo-class name".into(),
+                n if n.contains("Attr") => {
+                    "malformed attribute selector (`[name]`, `[name=value]`)".into()
+                }
+                n => {
+                    let mut words = String::new();
+                    for c in n.chars() {
+                        if c.is_uppercase() && !words.is_empty() {
+                            words.push(' ');
+                        }
+                        words.push(c.to_ascii_lowercase());
+                    }
+                    words
+                }
+            }
+        }
+        other => other.to_string(),
+    }
 }
 
 /// Splits `SEL@attr` at the last `@` outside brackets, parentheses and quotes.

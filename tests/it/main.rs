@@ -1,0 +1,137 @@
+//! Black-box tests of the `scifeed` binary and its HTTP behaviour, in one test binary to keep
+//! link time down. Every test works in its own temp dir; HTTP goes to servers the tests start
+//! on 127.0.0.1.
+
+mod cli;
+mod history;
+mod http;
+mod server;
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+/// The binary under test with a clean environment.
+pub fn scifeed() -> Command {
+    let mut cmd = Command::cargo_bin("scifeed").expect("binary built");
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+/// The repository root.
+pub fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The demo listing modelled on The Scientist (8 cards).
+pub fn demo_page() -> String {
+    std::fs::read_to_string(repo().join("config/demo/the-scientist-news.html")).expect("demo page")
+}
+
+/// A temp dir holding a config, its page files, output and state.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Sandbox {
+        Sandbox {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub fn write(&self, rel: &str, text: &str) -> PathBuf {
+        let p = self.path(rel);
+        if let Some(d) = p.parent() {
+            std::fs::create_dir_all(d).expect("mkdir");
+        }
+        std::fs::write(&p, text).expect("write");
+        p
+    }
+
+    pub fn read(&self, rel: &str) -> Vec<u8> {
+        std::fs::read(self.path(rel)).unwrap_or_else(|e| panic!("read {rel}: {e}"))
+    }
+
+    /// Writes `scifeed.toml` with the demo page's selectors for one feed per (id, url).
+    pub fn config(&self, feeds: &[(&str, &str)], settings: &str) -> PathBuf {
+        let mut s = format!(
+            "[settings]\noutput_dir = \"out\"\nstate = \"state.db\"\npublic_url = \"https://feeds.example.org/\"\nmin_interval_ms = 0\nretries = 0\n{settings}\n"
+        );
+        for (id, url) in feeds {
+            s.push_str(&format!(
+                r#"
+[[feed]]
+id = "{id}"
+title = "Feed {id}"
+url = "{url}"
+base_url = "https://www.demo.scifeed.example/"
+[feed.select]
+card = "section.ArticleList > article.ArticleCard"
+title = "h3.ArticleCard_title"
+author = "p.ArticleCard_byline"
+read_time = "p.ArticleCard_byline"
+teaser = "p.ArticleCard_teaser"
+date = "time@datetime"
+image = "img.ArticleCard_image"
+category = "a.ArticleCard_category"
+"#
+            ));
+        }
+        self.write("scifeed.toml", &s)
+    }
+
+    /// `scifeed run -c <sandbox>/scifeed.toml` plus `args`.
+    pub fn run(&self, args: &[&str]) -> assert_cmd::assert::Assert {
+        scifeed()
+            .arg("run")
+            .arg("-c")
+            .arg(self.path("scifeed.toml"))
+            .args(args)
+            .assert()
+    }
+}
+
+/// Parses an RSS file written by scifeed.
+pub fn read_rss(path: &Path) -> rss::Channel {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    rss::Channel::read_from(&bytes[..]).unwrap_or_else(|e| panic!("parse {}: {e}", path.display()))
+}
+
+/// The demo page with its cards cut to those whose slug contains one of `keep`, plus
+/// `extra_cards` inserted at the top of the list.
+pub fn page_with(keep: &[&str], extra_cards: &str) -> String {
+    let page = demo_page();
+    let start = page
+        .find("  <article class=\"ArticleCard\">")
+        .expect("first card");
+    let end = page.rfind("</article>").expect("last card") + "</article>\n".len();
+    let cards: Vec<&str> = page[start..end].split_inclusive("</article>\n").collect();
+    let kept: String = cards
+        .iter()
+        .filter(|c| keep.iter().any(|k| c.contains(k)))
+        .copied()
+        .collect();
+    format!("{}{}{}{}", &page[..start], extra_cards, kept, &page[end..])
+}
+
+/// One card in the demo page's markup.
+pub fn card_html(slug: &str, title: &str, author: &str, date: &str) -> String {
+    format!(
+        r#"  <article class="ArticleCard">
+    <div class="ArticleCard_body">
+      <h3 class="ArticleCard_title"><a href="/{slug}">{title}</a></h3>
+      <p class="ArticleCard_teaser">Teaser of {title}.</p>
+      <p class="ArticleCard_byline">Written by<a href="/author/x">{author}</a> | 2 min read</p>
+      {date}
+    </div>
+  </article>
+"#
+    )
+}
