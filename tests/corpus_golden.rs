@@ -57,6 +57,11 @@ fn expected_stems(corpus: &Path) -> Vec<String> {
         .filter_map(|p| p.file_stem().and_then(|s| s.to_str()).map(str::to_string))
         .collect();
     stems.sort();
+    assert!(
+        !stems.is_empty(),
+        "{} holds no expected cards",
+        dir.display()
+    );
     stems
 }
 
