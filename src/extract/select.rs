@@ -382,7 +382,6 @@ fn extract_card(
 
 /// Parses the date of a matched element: the configured attribute, else a `datetime`
 /// attribute, else the text. `Err` carries the text that failed.
-#[expect(clippy::type_complexity, reason = "private helper with one caller")]
 fn date_of(
     sel: &FieldSelector,
     el: ElementRef<'_>,
