@@ -34,7 +34,7 @@ impl MergeOutcome {
 pub fn merge(known: &HashMap<String, Item>, cards: &[Card], now: DateTime<Utc>) -> MergeOutcome {
     let mut out = MergeOutcome::default();
     let mut undated_new = 0i64;
-    for card in cards {
+    for (position, card) in cards.iter().enumerate() {
         let id = canon::canonical(&card.link);
         match known.get(&id) {
             Some(old) => {
@@ -72,6 +72,7 @@ pub fn merge(known: &HashMap<String, Item>, cards: &[Card], now: DateTime<Utc>) 
                     date_source,
                     updated: published,
                     first_seen: now,
+                    position: u32::try_from(position).unwrap_or(u32::MAX),
                     last_seen: now,
                 });
             }
@@ -110,9 +111,17 @@ fn content_differs(a: &Item, b: &Item) -> bool {
         || a.categories != b.categories
 }
 
-/// Output order: newest first, id as tie-break, so the same history gives the same bytes.
+/// Output order: newest first; among equal dates (date-only page dates) the items seen last
+/// first, in page order; the id as final tie-break, so the same history gives the same bytes.
+/// `Store::top_items` uses the same order.
 pub fn sort_for_output(items: &mut [Item]) {
-    items.sort_by(|a, b| b.published.cmp(&a.published).then_with(|| a.id.cmp(&b.id)));
+    items.sort_by(|a, b| {
+        b.published
+            .cmp(&a.published)
+            .then_with(|| b.first_seen.cmp(&a.first_seen))
+            .then_with(|| a.position.cmp(&b.position))
+            .then_with(|| a.id.cmp(&b.id))
+    });
 }
 
 /// The items a feed shows: the previous top `max` plus everything stored this run, newest

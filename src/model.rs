@@ -79,6 +79,9 @@ pub struct Item {
     /// Last time the item's content changed (equals `published` until then).
     pub updated: DateTime<Utc>,
     pub first_seen: DateTime<Utc>,
+    /// Position on the page when first seen (0 = top): keeps the page's order among items
+    /// that share a date.
+    pub position: u32,
     pub last_seen: DateTime<Utc>,
 }
 

@@ -203,7 +203,7 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare_cached(&format!(
-                "SELECT {ITEM_COLUMNS} FROM items WHERE feed = ?1 ORDER BY published DESC, id ASC LIMIT ?2"
+                "SELECT {ITEM_COLUMNS} FROM items WHERE feed = ?1 ORDER BY published DESC, first_seen DESC, position ASC, id ASC LIMIT ?2"
             ))
             .map_err(|e| self.err(e))?;
         let n = i64::try_from(n).unwrap_or(i64::MAX);
@@ -283,8 +283,8 @@ impl Store {
             let mut up = tx
                 .prepare_cached(
                     "INSERT INTO items (feed, id, link, title, author, read_time, teaser, image, categories,
-                                        published, date_source, updated, first_seen, last_seen)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                                        published, date_source, updated, first_seen, last_seen, position)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
                      ON CONFLICT (feed, id) DO UPDATE SET
                         link = excluded.link, title = excluded.title, author = excluded.author,
                         read_time = excluded.read_time, teaser = excluded.teaser, image = excluded.image,
@@ -308,6 +308,7 @@ impl Store {
                     i.updated.timestamp(),
                     i.first_seen.timestamp(),
                     i.last_seen.timestamp(),
+                    i.position,
                 ])
                 .map_err(err)?;
             }
@@ -382,7 +383,7 @@ impl Store {
         self.conn
             .execute(
                 "DELETE FROM items WHERE feed = ?1 AND last_seen < ?2 AND id NOT IN
-                   (SELECT id FROM items WHERE feed = ?1 ORDER BY published DESC, id ASC LIMIT ?3)",
+                   (SELECT id FROM items WHERE feed = ?1 ORDER BY published DESC, first_seen DESC, position ASC, id ASC LIMIT ?3)",
                 params![feed, cutoff, i64::try_from(keep).unwrap_or(i64::MAX)],
             )
             .map_err(|e| self.err(e))
@@ -410,7 +411,7 @@ impl Store {
     }
 }
 
-const ITEM_COLUMNS: &str = "id, link, title, author, read_time, teaser, image, categories, published, date_source, updated, first_seen, last_seen";
+const ITEM_COLUMNS: &str = "id, link, title, author, read_time, teaser, image, categories, published, date_source, updated, first_seen, last_seen, position";
 
 fn ts(secs: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(secs, 0).single().unwrap_or_default()
@@ -433,6 +434,7 @@ fn row_to_item(r: &rusqlite::Row<'_>) -> rusqlite::Result<Item> {
         updated: ts(r.get(10)?),
         first_seen: ts(r.get(11)?),
         last_seen: ts(r.get(12)?),
+        position: r.get(13)?,
     })
 }
 
@@ -457,9 +459,9 @@ fn migrate(conn: &Connection, from: i64) -> rusqlite::Result<()> {
                 feed TEXT NOT NULL, id TEXT NOT NULL, link TEXT NOT NULL, title TEXT NOT NULL,
                 author TEXT, read_time INTEGER, teaser TEXT, image TEXT, categories TEXT NOT NULL DEFAULT '',
                 published INTEGER NOT NULL, date_source TEXT NOT NULL, updated INTEGER NOT NULL,
-                first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,
+                first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, position INTEGER NOT NULL DEFAULT 0,
                 PRIMARY KEY (feed, id)) WITHOUT ROWID;
-             CREATE INDEX IF NOT EXISTS items_by_date ON items (feed, published DESC, id);
+             CREATE INDEX IF NOT EXISTS items_by_date ON items (feed, published DESC, first_seen DESC, position, id);
              CREATE TABLE IF NOT EXISTS http_cache (
                 url TEXT PRIMARY KEY, etag TEXT, last_modified TEXT, body_hash TEXT, fetched INTEGER);
              CREATE TABLE IF NOT EXISTS robots (
@@ -495,6 +497,7 @@ mod tests {
             updated: ts(published),
             first_seen: ts(published),
             last_seen: ts(published),
+            position: 0,
         }
     }
 

@@ -105,6 +105,7 @@ fn item(n: usize) -> Item {
             published
         },
         first_seen: published,
+        position: 0,
         last_seen: published,
     }
 }

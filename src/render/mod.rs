@@ -195,6 +195,7 @@ pub(crate) mod testdata {
             date_source: DateSource::Page,
             updated: date,
             first_seen: date,
+            position: 0,
             last_seen: date,
         }
     }

@@ -35,6 +35,12 @@ pub struct Sandbox {
     pub dir: tempfile::TempDir,
 }
 
+impl Default for Sandbox {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Sandbox {
     pub fn new() -> Sandbox {
         Sandbox {
@@ -115,7 +121,7 @@ pub fn page_with(keep: &[&str], extra_cards: &str) -> String {
     let cards: Vec<&str> = page[start..end].split_inclusive("</article>\n").collect();
     let kept: String = cards
         .iter()
-        .filter(|c| keep.iter().any(|k| c.contains(k)))
+        .filter(|c| keep.iter().any(|k| c.contains(&format!("-{k}\""))))
         .copied()
         .collect();
     format!("{}{}{}{}", &page[..start], extra_cards, kept, &page[end..])

@@ -1,3 +1,7 @@
+#![allow(
+    dead_code,
+    reason = "a shared test utility: not every test binary uses every helper"
+)]
 //! A small HTTP/1.1 server for tests, bound to a loopback address. Thread per connection,
 //! `Connection: close` on every reply, and it stops when dropped. It can misbehave on
 //! purpose (delays, truncated and endless bodies) and records every request it saw.
