@@ -3,6 +3,7 @@
 //! on 127.0.0.1.
 
 mod cli;
+mod demo_golden;
 mod history;
 mod http;
 mod server;
