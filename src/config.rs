@@ -3,7 +3,7 @@
 //! Every problem is collected before failing, each with file, line, column, feed id and a
 //! hint, so a user fixes a config in one pass and nothing touches the network first.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -15,7 +15,7 @@ use url::Url;
 
 use crate::extract::date::parse_tz;
 use crate::extract::select::{CardRules, FieldSelector, compile_css};
-use crate::feed::{Config, CrawlSettings, FeedSpec, Settings};
+use crate::feed::{Config, CrawlSettings, FeedSpec, HostOverride, Settings};
 use crate::render::Format;
 
 /// Default config path, relative to the working directory.
@@ -86,7 +86,9 @@ const SETTINGS_KEYS: &[&str] = &[
     "min_interval_ms",
     "timeout_secs",
     "connect_timeout_secs",
+    "read_timeout_secs",
     "retries",
+    "retry_backoff_ms",
     "retry_after_cap_secs",
     "max_body_bytes",
     "max_redirects",
@@ -118,7 +120,8 @@ const SELECT_KEYS: &[&str] = &[
     "image",
     "category",
 ];
-const TOP_KEYS: &[&str] = &["settings", "feed"];
+const HOST_KEYS: &[&str] = &["per_host", "min_interval_ms"];
+const TOP_KEYS: &[&str] = &["settings", "hosts", "feed"];
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -126,7 +129,16 @@ struct RawConfig {
     #[serde(default)]
     settings: RawSettings,
     #[serde(default)]
+    hosts: BTreeMap<Spanned<String>, RawHost>,
+    #[serde(default)]
     feed: Vec<RawFeed>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHost {
+    per_host: Option<Spanned<i64>>,
+    min_interval_ms: Option<u64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -144,7 +156,9 @@ struct RawSettings {
     min_interval_ms: Option<u64>,
     timeout_secs: Option<Spanned<u64>>,
     connect_timeout_secs: Option<Spanned<u64>>,
+    read_timeout_secs: Option<Spanned<u64>>,
     retries: Option<u32>,
+    retry_backoff_ms: Option<u64>,
     retry_after_cap_secs: Option<u64>,
     max_body_bytes: Option<Spanned<u64>>,
     max_redirects: Option<usize>,
@@ -228,7 +242,8 @@ pub fn parse(text: &str, path: &Path, overrides: &Overrides) -> Result<Config, C
         .map(Path::to_path_buf)
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or_else(|| PathBuf::from("."));
-    let settings = v.settings(raw.settings, &dir, overrides);
+    let mut settings = v.settings(raw.settings, &dir, overrides);
+    settings.crawl.hosts = v.hosts(raw.hosts);
     let mut feeds = Vec::with_capacity(raw.feed.len());
     let mut ids: HashMap<String, usize> = HashMap::new();
     for feed in raw.feed {
@@ -296,6 +311,14 @@ impl Validator<'_> {
         self.check_keys(top, TOP_KEYS, "top level", None);
         if let Some(s) = top.get("settings").and_then(|s| s.get_ref().as_table()) {
             self.check_keys(s, SETTINGS_KEYS, "[settings]", None);
+        }
+        if let Some(hosts) = top.get("hosts").and_then(|s| s.get_ref().as_table()) {
+            for (name, table) in hosts.iter() {
+                if let Some(t) = table.get_ref().as_table() {
+                    let section = format!("[hosts.\"{}\"]", name.get_ref());
+                    self.check_keys(t, HOST_KEYS, &section, None);
+                }
+            }
         }
         let feeds = top.get("feed").and_then(|f| f.get_ref().as_array());
         for feed in feeds.into_iter().flat_map(|a| a.iter()) {
@@ -450,6 +473,12 @@ impl Validator<'_> {
             Some(s) => Duration::from_secs(*s.get_ref()),
         };
         let timeout = secs(raw.timeout_secs, d.timeout, "timeout_secs", self);
+        let read_timeout = secs(
+            raw.read_timeout_secs,
+            d.read_timeout,
+            "read_timeout_secs",
+            self,
+        );
         let connect_timeout = secs(
             raw.connect_timeout_secs,
             d.connect_timeout,
@@ -477,7 +506,11 @@ impl Validator<'_> {
                 .map_or(d.min_interval, Duration::from_millis),
             timeout,
             connect_timeout,
+            read_timeout,
             retries: raw.retries.unwrap_or(d.retries),
+            retry_backoff: raw
+                .retry_backoff_ms
+                .map_or(d.retry_backoff, Duration::from_millis),
             retry_after_cap: raw
                 .retry_after_cap_secs
                 .map_or(d.retry_after_cap, Duration::from_secs),
@@ -485,6 +518,7 @@ impl Validator<'_> {
             max_redirects: raw.max_redirects.unwrap_or(d.max_redirects),
             max_cards: self.positive(raw.max_cards, d.max_cards, "max_cards", None),
             robots: raw.robots.unwrap_or(d.robots),
+            hosts: BTreeMap::new(),
         };
         Settings {
             output_dir,
@@ -496,6 +530,39 @@ impl Validator<'_> {
             keep_days: raw.keep_days.unwrap_or(365),
             crawl,
         }
+    }
+
+    /// `[hosts."name"]` tables, keyed by lower-case host name.
+    fn hosts(&mut self, raw: BTreeMap<Spanned<String>, RawHost>) -> BTreeMap<String, HostOverride> {
+        let mut out = BTreeMap::new();
+        for (name, host) in raw {
+            let key = name.get_ref().trim().to_ascii_lowercase();
+            let parsed = Url::parse(&format!("http://{key}/")).ok();
+            let plain = parsed.as_ref().is_some_and(|u| {
+                u.host_str() == Some(key.as_str()) && u.port().is_none() && u.path() == "/"
+            });
+            if !plain {
+                self.issue(
+                    name.span(),
+                    None,
+                    format!("[hosts] key {:?} is not a host name", name.get_ref()),
+                    Some("write the bare host, without scheme, port or path: [hosts.\"www.example.org\"]"),
+                );
+                continue;
+            }
+            let per_host = host.per_host.map(|n| {
+                let what = format!("[hosts.\"{key}\"] per_host");
+                self.positive(Some(n), 1, &what, None)
+            });
+            out.insert(
+                key,
+                HostOverride {
+                    per_host,
+                    min_interval: host.min_interval_ms.map(Duration::from_millis),
+                },
+            );
+        }
+        out
     }
 
     fn feed(
@@ -988,6 +1055,86 @@ title = "h2"
         let url = &c.feeds[0].url;
         assert_eq!(url.scheme(), "file");
         assert!(url.path().ends_with("/conf/demo/page.html"), "{url}");
+    }
+
+    #[test]
+    fn hosts_tables_are_validated_and_lower_cased() {
+        let good = format!(
+            "[hosts.\"WWW.Example.org\"]\nper_host = 2\nmin_interval_ms = 250\n[hosts.\"127.0.0.2\"]\nmin_interval_ms = 0\n{GOOD}"
+        );
+        let c = parse_str(&good).expect("valid");
+        let h = &c.settings.crawl.hosts;
+        assert_eq!(
+            h.get("www.example.org"),
+            Some(&HostOverride {
+                per_host: Some(2),
+                min_interval: Some(Duration::from_millis(250)),
+            })
+        );
+        assert_eq!(
+            h.get("127.0.0.2").and_then(|o| o.min_interval),
+            Some(Duration::ZERO)
+        );
+        let bad = format!(
+            "[hosts.\"https://a.org/x\"]\nper_host = 1\n[hosts.\"b.org:8080\"]\nper_host = 1\n[hosts.\"c.org\"]\nper_host = 0\nmin_intervall_ms = 5\n{GOOD}"
+        );
+        let v = issues(&bad);
+        let joined: Vec<String> = v.iter().map(ToString::to_string).collect();
+        let joined = joined.join("\n");
+        assert!(
+            joined.contains("unknown key `min_intervall_ms` in [hosts.\"c.org\"]"),
+            "{joined}"
+        );
+        assert!(
+            joined.contains("did you mean `min_interval_ms`"),
+            "{joined}"
+        );
+        let bad = bad.replace("min_intervall_ms = 5\n", "");
+        let v = issues(&bad);
+        let joined: Vec<String> = v.iter().map(ToString::to_string).collect();
+        let joined = joined.join("\n");
+        assert!(
+            joined
+                .contains("conf/test.toml:1:8: [hosts] key \"https://a.org/x\" is not a host name"),
+            "{joined}"
+        );
+        assert!(
+            joined.contains("\"b.org:8080\" is not a host name"),
+            "{joined}"
+        );
+        assert!(
+            joined.contains("[hosts.\"c.org\"] per_host` must be at least 1"),
+            "{joined}"
+        );
+        assert_eq!(v.len(), 3, "{joined}");
+    }
+
+    /// The example config documents every key this module accepts, and is valid.
+    #[test]
+    fn example_config_documents_every_key() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/site.example.toml");
+        let text = std::fs::read_to_string(&path).expect("example config");
+        let c = parse(&text, &path, &Overrides::default()).expect("example parses");
+        assert!(!c.settings.crawl.hosts.is_empty(), "example shows [hosts]");
+        for key in SETTINGS_KEYS
+            .iter()
+            .chain(FEED_KEYS)
+            .chain(SELECT_KEYS)
+            .chain(HOST_KEYS)
+            .filter(|k| **k != "select")
+        {
+            let documented = text.lines().any(|l| {
+                let l = l.trim_start_matches(['#', ' ']);
+                l.starts_with(&format!("{key} =")) && l.contains(" # ")
+            });
+            assert!(documented, "`{key}` is not documented in site.example.toml");
+        }
+        for table in TOP_KEYS {
+            assert!(
+                text.contains(&format!("[{table}")) || text.contains(&format!("[[{table}")),
+                "{table}"
+            );
+        }
     }
 
     #[test]

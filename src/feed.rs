@@ -1,6 +1,7 @@
 //! Validated runtime configuration: what `config` produces and every later stage reads.
 //! Selectors are compiled and URLs parsed here once, so a run never re-parses them.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -36,10 +37,15 @@ pub struct CrawlSettings {
     pub per_host: usize,
     /// Minimum gap between request starts on one host.
     pub min_interval: Duration,
+    /// Whole-request limit (connect, headers and body).
     pub timeout: Duration,
     pub connect_timeout: Duration,
+    /// Longest silence while waiting for the answer or the next bytes of the body.
+    pub read_timeout: Duration,
     /// Retries after the first attempt for transient failures.
     pub retries: u32,
+    /// Back-off before the first retry (doubles each time, with jitter).
+    pub retry_backoff: Duration,
     /// Longest `Retry-After` we are willing to wait.
     pub retry_after_cap: Duration,
     /// Largest (decompressed) body accepted.
@@ -49,6 +55,15 @@ pub struct CrawlSettings {
     pub max_cards: usize,
     /// Whether robots.txt is fetched and honoured.
     pub robots: bool,
+    /// Per-host overrides (`[hosts."example.org"]`), keyed by lower-case host name.
+    pub hosts: BTreeMap<String, HostOverride>,
+}
+
+/// One `[hosts."name"]` table: limits of that host that differ from `[settings]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostOverride {
+    pub per_host: Option<usize>,
+    pub min_interval: Option<Duration>,
 }
 
 impl Default for CrawlSettings {
@@ -59,12 +74,15 @@ impl Default for CrawlSettings {
             min_interval: Duration::from_secs(1),
             timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(20),
             retries: 3,
+            retry_backoff: Duration::from_secs(1),
             retry_after_cap: Duration::from_secs(120),
             max_body_bytes: 10 * 1024 * 1024,
             max_redirects: 10,
             max_cards: 500,
             robots: true,
+            hosts: BTreeMap::new(),
         }
     }
 }
@@ -91,7 +109,8 @@ pub struct FeedSpec {
     pub next: Option<FieldSelector>,
     /// Pages followed at most (1 = no pagination).
     pub max_pages: u32,
-    /// Per-feed override of the host's minimum request interval.
+    /// This feed's wish for its host's minimum request interval (the largest wish of the
+    /// feeds on a host wins; a `[hosts]` table beats them all).
     pub min_interval: Option<Duration>,
 }
 

@@ -1,12 +1,14 @@
 //! The only module that knows the order of stages:
 //! fetch -> decode -> extract -> merge with the store -> render -> atomic write -> commit.
 //!
-//! Feeds run concurrently (`concurrency` at once); everything after the fetch runs on the
-//! blocking pool because `scraper::Html` is not `Send` and parsing is CPU work. A failing feed
-//! becomes a [`FeedOutcome`], never an early return, and leaves its files and history as
-//! they were.
+//! Feeds run concurrently (`concurrency` at once, hosts taking turns); every request waits at
+//! its host's gate inside the fetcher. Pages of a paginated feed are fetched one after the
+//! other and their cards merged in page order. Everything after a fetch runs on the blocking
+//! pool because `scraper::Html` is not `Send` and parsing and SQLite are blocking work. A
+//! failing feed becomes a [`FeedOutcome`], never an early return, and leaves its files and
+//! history as they were.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
@@ -17,11 +19,13 @@ use scraper::Html;
 use url::Url;
 
 use crate::extract::date::DateContext;
-use crate::extract::select::{self, Extraction, PageContext};
+use crate::extract::select::{self, Extraction, FieldSelector, PageContext};
 use crate::feed::{Config, FeedSpec, Settings};
+use crate::fetch::gate::HostGates;
+use crate::fetch::robots::RobotsCache;
 use crate::fetch::{FetchError, Fetched, Fetcher, Page};
 use crate::merge;
-use crate::model::FeedMeta;
+use crate::model::{Card, FeedMeta};
 use crate::output;
 use crate::render;
 use crate::report::{FeedOutcome, FeedStatus, RunReport};
@@ -61,7 +65,7 @@ pub enum RunError {
 pub enum FeedError {
     #[error(transparent)]
     Fetch(#[from] FetchError),
-    #[error("{url}: card selector `{selector}` matched nothing{}", diagnosis.map(|d| format!(" ({d})")).unwrap_or_default())]
+    #[error("{url}: {}card selector `{selector}` matched nothing{}", diagnosis.map(|d| format!("{d} (")).unwrap_or_default(), if diagnosis.is_some() { ")" } else { "" })]
     NoCards {
         url: String,
         selector: String,
@@ -91,7 +95,7 @@ pub enum FeedError {
 
 struct RunCtx {
     settings: Settings,
-    store: Mutex<Store>,
+    store: Arc<Mutex<Store>>,
     fetcher: Fetcher,
     now: DateTime<Utc>,
 }
@@ -123,43 +127,131 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunReport, RunErr
         v
     };
     let settings = config.settings.clone();
-    let store = Store::open(&settings.state, opts.wait)?;
+    let store = Arc::new(Mutex::new(Store::open(&settings.state, opts.wait)?));
     std::fs::create_dir_all(&settings.output_dir).map_err(|source| RunError::OutputDir {
         path: settings.output_dir.clone(),
         source,
     })?;
     output::remove_stale_temps(&settings.output_dir);
-    let fetcher = Fetcher::new(&settings.user_agent, &settings.crawl)?;
     let now = opts.now.unwrap_or_else(Utc::now).trunc_subsecs(0);
+    let gates = HostGates::for_run(
+        &settings.crawl,
+        feeds
+            .iter()
+            .filter_map(|f| f.url.host_str().map(|h| (h, f.min_interval))),
+    );
+    let robots_cache: Arc<dyn RobotsCache> = store.clone();
+    let fetcher = Fetcher::new(
+        &settings.user_agent,
+        &settings.crawl,
+        gates,
+        robots_cache,
+        now,
+    )?;
     let ctx = Arc::new(RunCtx {
         settings,
-        store: Mutex::new(store),
+        store,
         fetcher,
         now,
     });
+    let started = Instant::now();
     let bar = progress_bar(opts.progress, feeds.len());
     let concurrency = ctx.settings.crawl.concurrency;
-    let mut outcomes: Vec<FeedOutcome> = futures_util::stream::iter(feeds)
-        .map(|feed| {
+    let mut outcomes: Vec<FeedOutcome> = futures_util::stream::iter(schedule(feeds))
+        .map(|work| {
             let ctx = Arc::clone(&ctx);
             let bar = bar.clone();
             async move {
-                let out = process_feed(ctx, feed).await;
-                if let Some(b) = &bar {
-                    b.set_message(out.id.clone());
-                    b.inc(1);
+                match work {
+                    Work::Robots(url) => {
+                        ctx.fetcher.warm_up(&url).await;
+                        None
+                    }
+                    Work::Feed(feed) => {
+                        let out = process_feed(ctx, feed).await;
+                        if let Some(b) = &bar {
+                            b.set_message(out.id.clone());
+                            b.inc(1);
+                        }
+                        Some(out)
+                    }
                 }
-                out
             }
         })
         .buffer_unordered(concurrency)
+        .filter_map(std::future::ready)
         .collect()
         .await;
     if let Some(b) = bar {
         b.finish_and_clear();
     }
+    tracing::info!(
+        "{} feeds, {} HTTP requests in {:.2}s",
+        outcomes.len(),
+        ctx.fetcher.requests(),
+        started.elapsed().as_secs_f64()
+    );
     outcomes.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(RunReport { outcomes })
+}
+
+/// One unit of work for the run's single `buffer_unordered`.
+enum Work {
+    /// Read the robots.txt governing this URL.
+    Robots(Url),
+    Feed(Arc<FeedSpec>),
+}
+
+/// The run's work in order: each host's robots.txt first (busiest hosts first), then the
+/// feeds, hosts taking turns. Reading every robots.txt up front starts every host's clock at
+/// once; otherwise the hosts whose first feed comes late in the stream would start their
+/// queue (robots.txt, Crawl-delay, pages) only when a slot frees up. Each robots.txt still
+/// takes one of the `concurrency` slots, so the global limit holds.
+fn schedule(feeds: Vec<FeedSpec>) -> Vec<Work> {
+    let feeds = interleave_by_host(feeds);
+    let mut origins = HashSet::new();
+    let robots: Vec<Work> = feeds
+        .iter()
+        .filter(|f| matches!(f.url.scheme(), "http" | "https"))
+        .filter(|f| origins.insert(f.url.origin().ascii_serialization()))
+        .map(|f| Work::Robots(f.url.clone()))
+        .collect();
+    robots
+        .into_iter()
+        .chain(feeds.into_iter().map(|f| Work::Feed(Arc::new(f))))
+        .collect()
+}
+
+/// Orders feeds so that hosts take turns, hosts with the most feeds first.
+///
+/// `buffer_unordered` starts feeds in stream order, and a feed waiting at its host's gate
+/// still holds one of the `concurrency` slots: config order (often one site's feeds in a row)
+/// would fill every slot with one host while the others idle. Taking turns keeps every host's
+/// queue moving, and starting the longest queues first keeps the run close to the time the
+/// slowest host needs.
+fn interleave_by_host(feeds: Vec<FeedSpec>) -> Vec<FeedSpec> {
+    let total = feeds.len();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut groups: Vec<std::collections::VecDeque<FeedSpec>> = Vec::new();
+    for feed in feeds {
+        let host = feed.url.host_str().unwrap_or_default().to_ascii_lowercase();
+        let i = *index.entry(host).or_insert_with(|| {
+            groups.push(std::collections::VecDeque::new());
+            groups.len() - 1
+        });
+        groups[i].push_back(feed);
+    }
+    // Stable: equal queues keep config order.
+    groups.sort_by_key(|q| std::cmp::Reverse(q.len()));
+    let mut out = Vec::with_capacity(total);
+    while out.len() < total {
+        for q in &mut groups {
+            if let Some(f) = q.pop_front() {
+                out.push(f);
+            }
+        }
+    }
+    out
 }
 
 fn progress_bar(enabled: bool, len: usize) -> Option<indicatif::ProgressBar> {
@@ -174,13 +266,16 @@ fn progress_bar(enabled: bool, len: usize) -> Option<indicatif::ProgressBar> {
     Some(bar)
 }
 
-async fn process_feed(ctx: Arc<RunCtx>, feed: FeedSpec) -> FeedOutcome {
+async fn process_feed(ctx: Arc<RunCtx>, feed: Arc<FeedSpec>) -> FeedOutcome {
     let started = Instant::now();
     let mut outcome = FeedOutcome::new(&feed.id, feed.url.as_str());
     let result = fetch_and_update(&ctx, &feed, &mut outcome).await;
     outcome.elapsed = started.elapsed();
     match result {
-        Ok(status) => outcome.status = status,
+        Ok(status) => {
+            tracing::info!(feed = %feed.id, "{status:?} in {:.2}s", outcome.elapsed.as_secs_f64());
+            outcome.status = status;
+        }
         Err(e) => {
             let msg = e.to_string();
             tracing::warn!(feed = %feed.id, "{msg}");
@@ -193,12 +288,28 @@ async fn process_feed(ctx: Arc<RunCtx>, feed: FeedSpec) -> FeedOutcome {
     outcome
 }
 
+/// What extraction found on one listing page.
+struct PageCards {
+    url: Url,
+    /// Cards in page order.
+    cards: Vec<Card>,
+    /// Ids (canonical links) of those cards already in the feed's history.
+    known: HashSet<String>,
+    /// Elements the card selector matched.
+    matched: usize,
+    warnings: Vec<String>,
+    /// The next page, when the feed paginates and the page links one.
+    next: Option<Url>,
+    /// Why the page has no cards, when it says so itself.
+    diagnosis: Option<&'static str>,
+}
+
 async fn fetch_and_update(
     ctx: &Arc<RunCtx>,
-    feed: &FeedSpec,
+    feed: &Arc<FeedSpec>,
     outcome: &mut FeedOutcome,
 ) -> Result<FeedStatus, FeedError> {
-    let url_key = feed.url.to_string();
+    let url_key = validators_key(feed);
     let (validators, state) = {
         let store = ctx.store();
         (store.validators(&url_key)?, store.feed_state(&feed.id)?)
@@ -230,40 +341,148 @@ async fn fetch_and_update(
         return rewrite_if_stale(ctx, feed, files_stale, &render_key)
             .map(|total| FeedStatus::Unchanged { total });
     }
-    let ctx2 = Arc::clone(ctx);
-    let feed2 = feed.clone();
-    let (status, warnings, cards) = tokio::task::spawn_blocking(move || {
-        update_from_page(
-            &ctx2,
-            &feed2,
-            &page,
-            new_validators,
-            files_stale,
-            &render_key,
-        )
-    })
-    .await
-    .map_err(|e| FeedError::Internal(format!("extraction task failed: {e}")))??;
+    let rules = feed.rules.as_ref().ok_or(FeedError::NoRules)?;
+    let first = extract_blocking(ctx, feed, page).await?;
+    if first.matched == 0 {
+        return Err(FeedError::NoCards {
+            url: first.url.to_string(),
+            selector: rules.card_source.clone(),
+            diagnosis: first.diagnosis,
+        });
+    }
+    if first.cards.is_empty() {
+        return Err(FeedError::NoValidCards {
+            url: first.url.to_string(),
+            selector: rules.card_source.clone(),
+            matched: first.matched,
+            first: first.warnings.first().cloned().unwrap_or_default(),
+        });
+    }
+    // No stored fingerprint means a first run or an incomplete crawl last time: then pages
+    // count as new when this run has not seen their items, so pagination goes deep again.
+    let deep = validators.body_hash.is_none();
+    let (cards, warnings, complete) = follow_pages(ctx, feed, first, deep).await?;
     for w in &warnings {
         tracing::warn!(feed = %feed.id, "{w}");
     }
     outcome.warnings = warnings;
-    outcome.cards = cards;
-    Ok(status)
+    outcome.cards = cards.len();
+    // When a later page failed, forget the first page's validators so the next run fetches
+    // and paginates again instead of calling the page unchanged.
+    let validators = if complete {
+        new_validators
+    } else {
+        Validators::default()
+    };
+    let ctx2 = Arc::clone(ctx);
+    let feed2 = Arc::clone(feed);
+    tokio::task::spawn_blocking(move || {
+        commit_and_write(&ctx2, &feed2, &cards, validators, files_stale, &render_key)
+    })
+    .await
+    .map_err(|e| FeedError::Internal(format!("update task failed: {e}")))?
 }
 
-/// Extracts, merges, commits and writes one fetched page. Runs on the blocking pool.
-fn update_from_page(
-    ctx: &RunCtx,
-    feed: &FeedSpec,
-    page: &Page,
-    validators: Validators,
-    files_stale: bool,
-    render_key: &str,
-) -> Result<(FeedStatus, Vec<String>, usize), FeedError> {
+/// Follows `next` links from the first page while pages bring new items, up to `max_pages`.
+/// New means unknown to the history (listings are newest first, so a page of known items
+/// means the rest is known too), or with `deep` only unseen in this run. Returns the cards of
+/// every page in page order without duplicates, the warnings, and whether pagination ended
+/// normally (a failed later page keeps what the earlier pages gave and is a warning, not a
+/// failed feed).
+async fn follow_pages(
+    ctx: &Arc<RunCtx>,
+    feed: &Arc<FeedSpec>,
+    first: PageCards,
+    deep: bool,
+) -> Result<(Vec<Card>, Vec<String>, bool), FeedError> {
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut cards = Vec::new();
+    let mut warnings = first.warnings;
+    let mut brought_new = take_new(&mut seen, &mut cards, first.cards, &first.known, deep);
+    let mut visited: HashSet<Url> = HashSet::from([feed.url.clone(), first.url]);
+    let mut next = first.next;
+    let mut page_no = 1;
+    while let Some(url) = next.take() {
+        if page_no >= feed.max_pages {
+            tracing::debug!(feed = %feed.id, "max_pages ({}) reached; not following {url}", feed.max_pages);
+            break;
+        }
+        if brought_new == 0 {
+            tracing::debug!(feed = %feed.id, "page {page_no} brought no new items; not following {url}");
+            break;
+        }
+        if !visited.insert(url.clone()) {
+            tracing::debug!(feed = %feed.id, "next link {url} leads back to a page already read");
+            break;
+        }
+        page_no += 1;
+        let page = match ctx.fetcher.fetch(&url, &Validators::default()).await {
+            Ok(Fetched::Page(p)) => p,
+            // Cannot happen without validators; nothing new either way.
+            Ok(Fetched::NotModified) => break,
+            Err(e) => {
+                warnings.push(format!(
+                    "page {page_no} not fetched ({e}); kept the items of the pages before it"
+                ));
+                return Ok((cards, warnings, false));
+            }
+        };
+        let pc = extract_blocking(ctx, feed, page).await?;
+        if pc.matched == 0 {
+            match pc.diagnosis {
+                Some(d) => warnings.push(format!("page {page_no} ({}): {d}", pc.url)),
+                None => {
+                    tracing::debug!(feed = %feed.id, "page {page_no} ({}) has no cards", pc.url)
+                }
+            }
+            break;
+        }
+        warnings.extend(pc.warnings);
+        brought_new = take_new(&mut seen, &mut cards, pc.cards, &pc.known, deep);
+        tracing::debug!(feed = %feed.id, "page {page_no} ({}): {brought_new} new item(s)", pc.url);
+        next = pc.next;
+    }
+    Ok((cards, warnings, true))
+}
+
+/// Appends the cards not seen on earlier pages; returns how many are new (to the history, or
+/// with `deep` just to this run).
+fn take_new(
+    seen: &mut HashSet<String>,
+    out: &mut Vec<Card>,
+    cards: Vec<Card>,
+    known: &HashSet<String>,
+    deep: bool,
+) -> usize {
+    let mut new = 0;
+    for card in cards {
+        let id = crate::canon::canonical(&card.link);
+        if seen.insert(id.clone()) {
+            new += usize::from(deep || !known.contains(&id));
+            out.push(card);
+        }
+    }
+    new
+}
+
+/// Decodes and extracts one page on the blocking pool (`scraper::Html` is not `Send`, and
+/// parsing is CPU work).
+async fn extract_blocking(
+    ctx: &Arc<RunCtx>,
+    feed: &Arc<FeedSpec>,
+    page: Page,
+) -> Result<PageCards, FeedError> {
+    let ctx = Arc::clone(ctx);
+    let feed = Arc::clone(feed);
+    tokio::task::spawn_blocking(move || extract_page(&ctx, &feed, page))
+        .await
+        .map_err(|e| FeedError::Internal(format!("extraction task failed: {e}")))?
+}
+
+fn extract_page(ctx: &RunCtx, feed: &FeedSpec, page: Page) -> Result<PageCards, FeedError> {
     let rules = feed.rules.as_ref().ok_or(FeedError::NoRules)?;
     let text = crate::decode::decode(&page.body, page.content_type.as_deref());
-    let extraction = {
+    let (extraction, next) = {
         let doc = Html::parse_document(&text);
         let pctx = PageContext {
             page_url: &page.url,
@@ -275,41 +494,79 @@ fn update_from_page(
             },
             max_cards: ctx.settings.crawl.max_cards,
         };
-        select::extract_cards(&doc, rules, &pctx)
+        let next = match &feed.next {
+            Some(sel) if feed.max_pages > 1 => next_link(&doc, sel, &page.url),
+            _ => None,
+        };
+        (select::extract_cards(&doc, rules, &pctx), next)
     };
     let Extraction {
         cards,
         matched,
         warnings,
     } = extraction;
-    let warnings: Vec<String> = warnings.iter().map(ToString::to_string).collect();
-    if matched == 0 {
-        return Err(FeedError::NoCards {
-            url: page.url.to_string(),
-            selector: rules.card_source.clone(),
-            diagnosis: diagnose_empty(&text),
-        });
+    let ids: Vec<String> = cards
+        .iter()
+        .map(|c| crate::canon::canonical(&c.link))
+        .collect();
+    let known = ctx
+        .store()
+        .items_by_ids(&feed.id, &ids)?
+        .into_keys()
+        .collect();
+    Ok(PageCards {
+        diagnosis: if matched == 0 {
+            diagnose_empty(&text)
+        } else {
+            None
+        },
+        url: page.url,
+        cards,
+        known,
+        matched,
+        warnings: warnings.iter().map(ToString::to_string).collect(),
+        next,
+    })
+}
+
+/// The page the `next` selector points to: its `@attr` (default `href`), resolved like the
+/// page's links. Only http(s), or file for a saved page.
+fn next_link(doc: &Html, sel: &FieldSelector, page_url: &Url) -> Option<Url> {
+    let el = sel.matches(doc.root_element()).into_iter().next()?;
+    let href = el.value().attr(sel.attr().unwrap_or("href"))?.trim();
+    if href.is_empty() {
+        return None;
     }
-    if cards.is_empty() {
-        return Err(FeedError::NoValidCards {
-            url: page.url.to_string(),
-            selector: rules.card_source.clone(),
-            matched,
-            first: warnings.first().cloned().unwrap_or_default(),
-        });
+    let url = select::document_base(doc, page_url, None).join(href).ok()?;
+    match url.scheme() {
+        "http" | "https" => Some(url),
+        "file" if page_url.scheme() == "file" => Some(url),
+        _ => None,
     }
+}
+
+/// Merges the cards into the history, commits, and writes the files. Runs on the blocking
+/// pool.
+fn commit_and_write(
+    ctx: &RunCtx,
+    feed: &FeedSpec,
+    cards: &[Card],
+    validators: Validators,
+    files_stale: bool,
+    render_key: &str,
+) -> Result<FeedStatus, FeedError> {
     let ids: Vec<String> = cards
         .iter()
         .map(|c| crate::canon::canonical(&c.link))
         .collect();
     let mut store = ctx.store();
     let known = store.items_by_ids(&feed.id, &ids)?;
-    let merged = merge::merge(&known, &cards, ctx.now);
+    let merged = merge::merge(&known, cards, ctx.now);
     let top = store.top_items(&feed.id, feed.max_items)?;
     store.commit_feed(
         &feed.id,
         &merged.upserts,
-        &[(feed.url.to_string(), validators)],
+        &[(validators_key(feed), validators)],
         merged.changed(),
         ctx.now,
     )?;
@@ -323,7 +580,7 @@ fn update_from_page(
     let store = ctx.store();
     store.prune(&feed.id, feed.max_items, ctx.settings.keep_days, ctx.now)?;
     let total = store.count_items(&feed.id)?;
-    let status = if merged.changed() || written > 0 {
+    Ok(if merged.changed() || written > 0 {
         FeedStatus::Updated {
             new: merged.new,
             updated: merged.updated,
@@ -332,8 +589,14 @@ fn update_from_page(
         }
     } else {
         FeedStatus::Unchanged { total }
-    };
-    Ok((status, warnings, cards.len()))
+    })
+}
+
+/// Where a feed's validators and body fingerprint are kept: per feed, not per URL, because
+/// two feeds may read one page with different selectors, and one feed's "unchanged" must not
+/// starve the other. (A space never occurs in a serialized URL or a feed id.)
+fn validators_key(feed: &FeedSpec) -> String {
+    format!("{} {}", feed.id, feed.url)
 }
 
 /// Re-renders from the store when the files are behind it (a crash between commit and
@@ -424,16 +687,12 @@ fn write_outputs(
 
 /// Explains a page where the card selector found nothing, when the page itself says why.
 pub fn diagnose_empty(html: &str) -> Option<&'static str> {
+    if html.trim().is_empty() {
+        return Some("the server sent an empty page");
+    }
     let lower = html.to_ascii_lowercase();
     let has = |s: &str| lower.contains(s);
-    if has("cf-chl")
-        || has("challenge-platform")
-        || has("attention required! | cloudflare")
-        || has("g-recaptcha")
-        || has("hcaptcha")
-        || has("are you a robot")
-        || has("captcha-delivery")
-    {
+    if crate::fetch::challenge_markup(&lower) {
         return Some(
             "blocked by bot protection: the server sent a captcha/challenge page instead of the listing",
         );
@@ -472,6 +731,77 @@ pub fn feed_ids(config: &Config) -> HashMap<&str, &Url> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hosts_take_turns_busiest_first() {
+        let text = [
+            ("a1", "https://a.org/1"),
+            ("a2", "https://a.org/2"),
+            ("b1", "https://b.org/1"),
+            ("c1", "https://c.org/1"),
+            ("c2", "https://C.org/2"),
+            ("c3", "https://c.org/3"),
+            ("f1", "page.html"),
+        ]
+        .iter()
+        .map(|(id, url)| {
+            format!(
+                "[[feed]]\nid = \"{id}\"\ntitle = \"T\"\nurl = \"{url}\"\nbase_url = \"https://x.org/\"\n[feed.select]\ncard = \"li\"\ntitle = \"a\"\n"
+            )
+        })
+        .collect::<String>();
+        let cfg = crate::config::parse(
+            &text,
+            std::path::Path::new("t.toml"),
+            &crate::config::Overrides::default(),
+        )
+        .expect("valid");
+        let order: Vec<String> = interleave_by_host(cfg.feeds)
+            .into_iter()
+            .map(|f| f.id)
+            .collect();
+        assert_eq!(order, ["c1", "a1", "b1", "f1", "c2", "a2", "c3"]);
+    }
+
+    #[test]
+    fn schedule_reads_each_robots_txt_first() {
+        let feed = |id: &str, url: &str| {
+            format!(
+                "[[feed]]\nid = \"{id}\"\ntitle = \"T\"\nurl = \"{url}\"\nbase_url = \"https://x.org/\"\n[feed.select]\ncard = \"li\"\ntitle = \"a\"\n"
+            )
+        };
+        let text = [
+            feed("a1", "https://a.org/1"),
+            feed("a2", "https://a.org/2"),
+            feed("b1", "http://b.org:8080/1"),
+            feed("f1", "page.html"),
+        ]
+        .concat();
+        let cfg = crate::config::parse(
+            &text,
+            std::path::Path::new("t.toml"),
+            &crate::config::Overrides::default(),
+        )
+        .expect("valid");
+        let got: Vec<String> = schedule(cfg.feeds)
+            .iter()
+            .map(|w| match w {
+                Work::Robots(u) => format!("robots {}", u.origin().ascii_serialization()),
+                Work::Feed(f) => f.id.clone(),
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "robots https://a.org",
+                "robots http://b.org:8080",
+                "a1",
+                "b1",
+                "f1",
+                "a2"
+            ]
+        );
+    }
 
     #[test]
     fn diagnosis_table() {

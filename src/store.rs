@@ -63,6 +63,19 @@ pub struct Validators {
     pub body_hash: Option<String>,
 }
 
+/// A cached robots.txt answer for one origin (`scheme://host:port`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RobotsRecord {
+    pub origin: String,
+    /// HTTP status of the robots.txt response.
+    pub status: u16,
+    /// The body (only kept for 2xx answers).
+    pub body: Vec<u8>,
+    pub fetched: DateTime<Utc>,
+    /// After this the record is stale; it is still used when robots.txt is unreachable.
+    pub expires: DateTime<Utc>,
+}
+
 /// What the store remembers about a feed between runs.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FeedState {
@@ -227,7 +240,7 @@ impl Store {
         Ok(usize::try_from(n).unwrap_or(0))
     }
 
-    /// Validators remembered for `url`.
+    /// Validators remembered under `url` (the pipeline's key is "feed-id URL").
     pub fn validators(&self, url: &str) -> Result<Validators, StoreError> {
         self.conn
             .query_row(
@@ -408,7 +421,46 @@ impl Store {
         Ok(out)
     }
 
-    /// The underlying connection, for the crawler's robots.txt cache and for tests.
+    /// The cached robots.txt of `origin`, fresh or stale.
+    pub fn robots(&self, origin: &str) -> Result<Option<RobotsRecord>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT status, body, fetched, expires FROM robots WHERE origin = ?1",
+                [origin],
+                |r| {
+                    Ok(RobotsRecord {
+                        origin: origin.to_string(),
+                        status: r.get(0)?,
+                        body: r.get::<_, Option<Vec<u8>>>(1)?.unwrap_or_default(),
+                        fetched: ts(r.get(2)?),
+                        expires: ts(r.get(3)?),
+                    })
+                },
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Stores (replaces) the robots.txt answer of `record.origin`.
+    pub fn save_robots(&self, record: &RobotsRecord) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO robots (origin, status, body, fetched, expires) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (origin) DO UPDATE SET status = excluded.status, body = excluded.body,
+                    fetched = excluded.fetched, expires = excluded.expires",
+                params![
+                    record.origin,
+                    record.status,
+                    record.body,
+                    record.fetched.timestamp(),
+                    record.expires.timestamp()
+                ],
+            )
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
+    /// The underlying connection, for tests and diagnostics.
     pub fn conn(&self) -> &Connection {
         &self.conn
     }
@@ -575,6 +627,27 @@ mod tests {
         drop(c);
         let err = Store::open(&foreign, false).expect_err("foreign");
         assert!(matches!(err, StoreError::Foreign { .. }), "{err}");
+    }
+
+    #[test]
+    fn robots_round_trip_and_replace() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let s = Store::open(&dir.path().join("s.db"), false).expect("open");
+        assert_eq!(s.robots("http://a.org").expect("get"), None);
+        let mut rec = RobotsRecord {
+            origin: "http://a.org".into(),
+            status: 200,
+            body: b"User-agent: *\nDisallow: /x\n".to_vec(),
+            fetched: ts(100),
+            expires: ts(100 + 86_400),
+        };
+        s.save_robots(&rec).expect("save");
+        assert_eq!(s.robots("http://a.org").expect("get"), Some(rec.clone()));
+        rec.status = 404;
+        rec.body.clear();
+        s.save_robots(&rec).expect("replace");
+        assert_eq!(s.robots("http://a.org").expect("get"), Some(rec));
+        assert_eq!(s.robots("http://b.org").expect("get"), None);
     }
 
     #[test]

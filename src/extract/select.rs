@@ -232,7 +232,7 @@ impl fmt::Display for Warning {
             Warning::TooManyCards { matched, kept } => {
                 write!(
                     f,
-                    "{matched} cards matched; only the first {kept} were used"
+                    "{matched} cards matched; only the first {kept} were used (raise `max_cards` in [settings])"
                 )
             }
         }

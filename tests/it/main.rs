@@ -3,6 +3,7 @@
 //! on 127.0.0.1.
 
 mod cli;
+mod crawl;
 mod demo_golden;
 mod history;
 mod http;
@@ -68,10 +69,29 @@ impl Sandbox {
 
     /// Writes `scifeed.toml` with the demo page's selectors for one feed per (id, url).
     pub fn config(&self, feeds: &[(&str, &str)], settings: &str) -> PathBuf {
+        let feeds: Vec<(&str, &str, &str)> = feeds.iter().map(|(i, u)| (*i, *u, "")).collect();
+        self.config_ext(&feeds, settings, "")
+    }
+
+    /// Like [`Sandbox::config`], with extra keys per feed (id, url, keys) and extra tables
+    /// (such as `[hosts."..."]`) after `[settings]`.
+    pub fn config_ext(
+        &self,
+        feeds: &[(&str, &str, &str)],
+        settings: &str,
+        tables: &str,
+    ) -> PathBuf {
+        // Politeness delays and retries off unless the test is about them.
+        let mut defaults = String::new();
+        for (key, value) in [("min_interval_ms", "0"), ("retries", "0")] {
+            if !settings.lines().any(|l| l.trim_start().starts_with(key)) {
+                defaults.push_str(&format!("{key} = {value}\n"));
+            }
+        }
         let mut s = format!(
-            "[settings]\noutput_dir = \"out\"\nstate = \"state.db\"\npublic_url = \"https://feeds.example.org/\"\nmin_interval_ms = 0\nretries = 0\n{settings}\n"
+            "[settings]\noutput_dir = \"out\"\nstate = \"state.db\"\npublic_url = \"https://feeds.example.org/\"\n{defaults}{settings}\n{tables}\n"
         );
-        for (id, url) in feeds {
+        for (id, url, extra) in feeds {
             s.push_str(&format!(
                 r#"
 [[feed]]
@@ -79,6 +99,7 @@ id = "{id}"
 title = "Feed {id}"
 url = "{url}"
 base_url = "https://www.demo.scifeed.example/"
+{extra}
 [feed.select]
 card = "section.ArticleList > article.ArticleCard"
 title = "h3.ArticleCard_title"

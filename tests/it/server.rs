@@ -76,6 +76,26 @@ impl Reply {
         }
     }
 
+    /// A redirect to `location`.
+    pub fn redirect(status: u16, location: &str) -> Reply {
+        Reply::status(status).header("Location", location)
+    }
+
+    /// robots.txt with this text.
+    pub fn robots(text: &str) -> Reply {
+        Reply::ok(text).header("Content-Type", "text/plain")
+    }
+
+    pub fn delayed(mut self, delay: Duration) -> Reply {
+        self.delay = delay;
+        self
+    }
+
+    pub fn mode(mut self, mode: BodyMode) -> Reply {
+        self.mode = mode;
+        self
+    }
+
     pub fn header(mut self, name: &str, value: &str) -> Reply {
         self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
         self.headers.push((name.into(), value.into()));
@@ -88,6 +108,8 @@ type Handler = dyn Fn(&Request) -> Reply + Send + Sync;
 /// A running test server; dropping it stops it.
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// When the server started (request times are relative to it).
+    pub started: Instant,
     stop: Arc<AtomicBool>,
     log: Arc<Mutex<Vec<Request>>>,
     active: Arc<AtomicUsize>,
@@ -112,6 +134,7 @@ impl TestServer {
         let handler: Arc<Handler> = Arc::new(handler);
         let (s, l, a, p) = (stop.clone(), log.clone(), active.clone(), peak.clone());
         let started = Instant::now();
+        let t0 = started;
         let thread = std::thread::spawn(move || {
             // Hard stop after 120 s so a forgotten server never outlives its test run.
             while !s.load(Ordering::SeqCst) && started.elapsed() < Duration::from_secs(120) {
@@ -130,6 +153,7 @@ impl TestServer {
         });
         TestServer {
             addr,
+            started: t0,
             stop,
             log,
             active,
@@ -157,6 +181,19 @@ impl TestServer {
         self.requests()
             .into_iter()
             .filter(|r| r.path == path)
+            .collect()
+    }
+
+    /// Start times (server clock) of the requests for `path`.
+    pub fn times(&self, path: &str) -> Vec<Duration> {
+        self.hits(path).iter().map(|r| r.at).collect()
+    }
+
+    /// Requests other than for /robots.txt.
+    pub fn page_hits(&self) -> Vec<Request> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.path != "/robots.txt")
             .collect()
     }
 
@@ -240,7 +277,11 @@ fn reason(status: u16) -> &'static str {
         200 => "OK",
         301 => "Moved Permanently",
         302 => "Found",
+        303 => "See Other",
         304 => "Not Modified",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        403 => "Forbidden",
         404 => "Not Found",
         408 => "Request Timeout",
         429 => "Too Many Requests",
