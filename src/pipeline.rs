@@ -16,12 +16,15 @@ use futures_util::StreamExt;
 use scraper::Html;
 use url::Url;
 
+use crate::enrich;
 use crate::extract::date::DateContext;
+use crate::extract::page::{self as page_extract, CardSource, PageCards};
 use crate::extract::select::{self, Extraction, PageContext};
+use crate::extract::structured;
 use crate::feed::{Config, FeedSpec, Settings};
 use crate::fetch::{FetchError, Fetched, Fetcher, Page};
 use crate::merge;
-use crate::model::FeedMeta;
+use crate::model::{ArticleRecord, FeedMeta, Item};
 use crate::output;
 use crate::render;
 use crate::report::{FeedOutcome, FeedStatus, RunReport};
@@ -83,8 +86,11 @@ pub enum FeedError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("feed has no selectors (auto-detection is not available yet)")]
-    NoRules,
+    #[error("{url}: {source}")]
+    NoListing {
+        url: String,
+        source: page_extract::NoListing,
+    },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -232,7 +238,7 @@ async fn fetch_and_update(
     }
     let ctx2 = Arc::clone(ctx);
     let feed2 = feed.clone();
-    let (status, warnings, cards) = tokio::task::spawn_blocking(move || {
+    let updated = tokio::task::spawn_blocking(move || {
         update_from_page(
             &ctx2,
             &feed2,
@@ -244,15 +250,27 @@ async fn fetch_and_update(
     })
     .await
     .map_err(|e| FeedError::Internal(format!("extraction task failed: {e}")))??;
-    for w in &warnings {
+    for w in &updated.warnings {
         tracing::warn!(feed = %feed.id, "{w}");
     }
-    outcome.warnings = warnings;
-    outcome.cards = cards;
-    Ok(status)
+    outcome.warnings = updated.warnings;
+    outcome.cards = updated.cards;
+    outcome.dated = Some(updated.dated);
+    Ok(updated.status)
 }
 
-/// Extracts, merges, commits and writes one fetched page. Runs on the blocking pool.
+/// What [`update_from_page`] did.
+struct PageUpdate {
+    status: FeedStatus,
+    warnings: Vec<String>,
+    /// Cards extracted from the page.
+    cards: usize,
+    /// Items seen this run whose date came from the page, and all items seen this run.
+    dated: (usize, usize),
+}
+
+/// Extracts, merges, enriches, commits and writes one fetched page. Runs on the blocking
+/// pool.
 fn update_from_page(
     ctx: &RunCtx,
     feed: &FeedSpec,
@@ -260,40 +278,34 @@ fn update_from_page(
     validators: Validators,
     files_stale: bool,
     render_key: &str,
-) -> Result<(FeedStatus, Vec<String>, usize), FeedError> {
-    let rules = feed.rules.as_ref().ok_or(FeedError::NoRules)?;
+) -> Result<PageUpdate, FeedError> {
     let text = crate::decode::decode(&page.body, page.content_type.as_deref());
-    let extraction = {
-        let doc = Html::parse_document(&text);
-        let pctx = PageContext {
-            page_url: &page.url,
-            base_url: feed.base_url.as_ref(),
-            date: DateContext {
-                format: feed.date_format.as_deref(),
-                tz: feed.timezone,
-                now: ctx.now,
+    let found = extract_page(ctx, feed, page, &text)?;
+    let PageCards {
+        extraction:
+            Extraction {
+                cards,
+                matched,
+                warnings,
             },
-            max_cards: ctx.settings.crawl.max_cards,
-        };
-        select::extract_cards(&doc, rules, &pctx)
-    };
-    let Extraction {
-        cards,
-        matched,
-        warnings,
-    } = extraction;
-    let warnings: Vec<String> = warnings.iter().map(ToString::to_string).collect();
+        source,
+        ..
+    } = found;
+    let mut warnings: Vec<String> = warnings.iter().map(ToString::to_string).collect();
+    let card_source = source
+        .rules(feed.rules.as_ref())
+        .map_or_else(|| "structured data".to_string(), |r| r.card_source.clone());
     if matched == 0 {
         return Err(FeedError::NoCards {
             url: page.url.to_string(),
-            selector: rules.card_source.clone(),
+            selector: card_source,
             diagnosis: diagnose_empty(&text),
         });
     }
     if cards.is_empty() {
         return Err(FeedError::NoValidCards {
             url: page.url.to_string(),
-            selector: rules.card_source.clone(),
+            selector: card_source,
             matched,
             first: warnings.first().cloned().unwrap_or_default(),
         });
@@ -302,9 +314,17 @@ fn update_from_page(
         .iter()
         .map(|c| crate::canon::canonical(&c.link))
         .collect();
+    let known = ctx.store().items_by_ids(&feed.id, &ids)?;
+    let mut merged = merge::merge(&known, &cards, ctx.now);
+    if feed.enrich {
+        warnings.extend(enrich_items(ctx, feed, &mut merged));
+    }
+    let dated = merged
+        .upserts
+        .iter()
+        .filter(|i| i.date_source != crate::model::DateSource::FirstSeen)
+        .count();
     let mut store = ctx.store();
-    let known = store.items_by_ids(&feed.id, &ids)?;
-    let merged = merge::merge(&known, &cards, ctx.now);
     let top = store.top_items(&feed.id, feed.max_items)?;
     store.commit_feed(
         &feed.id,
@@ -333,7 +353,128 @@ fn update_from_page(
     } else {
         FeedStatus::Unchanged { total }
     };
-    Ok((status, warnings, cards.len()))
+    Ok(PageUpdate {
+        status,
+        warnings,
+        cards: cards.len(),
+        dated: (dated, merged.upserts.len()),
+    })
+}
+
+/// Extracts the cards of one fetched page with the feed's selectors, or (without selectors)
+/// from structured data or the auto-detected listing.
+fn extract_page(
+    ctx: &RunCtx,
+    feed: &FeedSpec,
+    page: &Page,
+    text: &str,
+) -> Result<PageCards, FeedError> {
+    let doc = Html::parse_document(text);
+    let pctx = PageContext {
+        page_url: &page.url,
+        base_url: feed.base_url.as_ref(),
+        date: DateContext {
+            format: feed.date_format.as_deref(),
+            tz: feed.timezone,
+            now: ctx.now,
+        },
+        max_cards: ctx.settings.crawl.max_cards,
+    };
+    let found = page_extract::extract(&doc, feed.rules.as_ref(), &pctx).map_err(|source| {
+        FeedError::NoListing {
+            url: page.url.to_string(),
+            source,
+        }
+    })?;
+    match &found.source {
+        CardSource::Selectors => {}
+        CardSource::Detected(c) => tracing::info!(
+            feed = %feed.id,
+            "auto-detected listing `{}`: {} cards (score {:.2})",
+            c.selectors.card,
+            c.cards,
+            c.score
+        ),
+        CardSource::Structured { .. } => tracing::info!(
+            feed = %feed.id,
+            "{} articles from the page's structured data",
+            found.extraction.cards.len()
+        ),
+    }
+    Ok(found)
+}
+
+/// Enrichment: items that lack a date, author, image or read time get them from their
+/// article page, each page fetched once (cached in the store) and at most
+/// `enrich_budget` pages per feed and run. Best effort: problems become warnings.
+fn enrich_items(ctx: &RunCtx, feed: &FeedSpec, merged: &mut merge::MergeOutcome) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let mut budget = ctx.settings.enrich_budget;
+    let mut fetched = 0usize;
+    let handle = tokio::runtime::Handle::current();
+    for item in merged.upserts.iter_mut() {
+        if !enrich::wants(item, ctx.now) {
+            continue;
+        }
+        let cached = match ctx.store().article(&item.id) {
+            Ok(c) => c,
+            Err(e) => {
+                warnings.push(format!("enrichment cache: {e}"));
+                return warnings;
+            }
+        };
+        let record = match cached {
+            Some(rec) if !enrich::stale(&rec, ctx.now) => rec,
+            _ if budget == 0 => continue,
+            _ => {
+                budget -= 1;
+                fetched += 1;
+                let rec = handle.block_on(fetch_article(ctx, feed, item));
+                if let Some(err) = &rec.error {
+                    warnings.push(format!("enrichment: {}: {err}", item.link));
+                }
+                if let Err(e) = ctx.store().save_article(&item.id, &rec) {
+                    warnings.push(format!("enrichment cache: {e}"));
+                }
+                rec
+            }
+        };
+        let was_known_unchanged = item.first_seen != ctx.now && item.updated != ctx.now;
+        if enrich::apply(item, &record, ctx.now) && was_known_unchanged {
+            merged.updated += 1;
+        }
+    }
+    if fetched > 0 {
+        tracing::info!(feed = %feed.id, "enrichment fetched {fetched} article page(s)");
+    }
+    warnings
+}
+
+/// Fetches one article page and reads its structured data.
+async fn fetch_article(ctx: &RunCtx, feed: &FeedSpec, item: &Item) -> ArticleRecord {
+    let failed = |e: String| ArticleRecord {
+        fetched: ctx.now,
+        error: Some(e),
+        ..ArticleRecord::default()
+    };
+    let Ok(url) = Url::parse(&item.link) else {
+        return failed("not a URL".into());
+    };
+    let page = match ctx.fetcher.fetch(&url, &Validators::default()).await {
+        Ok(Fetched::Page(p)) => p,
+        Ok(Fetched::NotModified) => return failed("unexpected 304".into()),
+        Err(e) => return failed(e.to_string()),
+    };
+    let text = crate::decode::decode(&page.body, page.content_type.as_deref());
+    let doc = Html::parse_document(&text);
+    let date = DateContext {
+        format: None,
+        tz: feed.timezone,
+        now: ctx.now,
+    };
+    let base = select::document_base(&doc, &page.url, None);
+    let meta = structured::page_data(&doc, &base, &date).page;
+    enrich::record_from_page(&meta, ctx.now)
 }
 
 /// Re-renders from the store when the files are behind it (a crash between commit and

@@ -1229,6 +1229,14 @@ fn derive(
     })
 }
 
+/// A bare tag that any card may hold for any reason.
+fn bare_generic(selector: &str) -> bool {
+    matches!(
+        selector,
+        "span" | "div" | "a" | "li" | "em" | "strong" | "b" | "i" | "small" | "article" | "section"
+    )
+}
+
 /// `tag.class.class` for an element (usable classes only, at most three).
 fn signature(el: ElementRef<'_>) -> String {
     let mut s = el.value().name().to_string();
@@ -1320,15 +1328,15 @@ fn card_selector(
     }
     // Among exact selectors the shortest wins, with layout utilities counted as long.
     let cost_of = |o: &str| {
-        o.len()
-            + o.split(['.', ' ', '>'])
-                .filter(|c| {
-                    !c.is_empty()
-                        && utility_class(c)
-                        && c.contains(|ch: char| ch.is_ascii_digit() || ch == '-')
-                })
-                .count()
-                * 20
+        let utilities = o
+            .split(['.', ' ', '>'])
+            .filter(|c| {
+                !c.is_empty()
+                    && utility_class(c)
+                    && c.contains(|ch: char| ch.is_ascii_digit() || ch == '-')
+            })
+            .count();
+        o.len() + utilities * 20 + if bare_generic(o) { 15 } else { 0 }
     };
     options.sort_by_key(|o| cost_of(o));
     let mut best: Option<(usize, String, usize)> = None;
@@ -1428,12 +1436,15 @@ fn field_selector(
         }
         Some((score, hits))
     };
+    // Ties go to the shorter selector, but a bare `span` or `div` is the last resort: it
+    // finds anything the next redesign puts in the card.
+    let cost = |o: &str| o.len() + if bare_generic(o) { 20 } else { 0 };
     let mut best: Option<(i64, String, Vec<bool>)> = None;
     for o in &options {
         if let Some((s, hits)) = eval(o)
             && best
                 .as_ref()
-                .is_none_or(|(b, bo, _)| s > *b || (s == *b && o.len() < bo.len()))
+                .is_none_or(|(b, bo, _)| s > *b || (s == *b && cost(o) < cost(bo)))
         {
             best = Some((s, o.clone(), hits));
         }

@@ -1282,7 +1282,11 @@ mod tests {
             Some("2013-07-18T14:00:00+00:00".into())
         );
         assert_eq!(p.date_origin, Some("html"));
-        assert_eq!(p.word_count, Some(6));
+        assert_eq!(
+            p.word_count,
+            Some(9),
+            "paragraphs of the article, byline included"
+        );
     }
 
     #[test]
