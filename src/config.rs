@@ -1048,6 +1048,23 @@ title = "h2"
         assert!(v[0].message.contains("`auto = false` but"), "{v:?}");
     }
 
+    /// Every key the parser knows is shown, with its meaning, in the example config.
+    #[test]
+    fn example_config_documents_every_key() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/site.example.toml");
+        let text = std::fs::read_to_string(&path).expect("example config");
+        parse(&text, &path, &Overrides::default()).expect("example config is valid");
+        for key in SETTINGS_KEYS.iter().chain(FEED_KEYS).chain(SELECT_KEYS) {
+            let documented = text.lines().any(|l| {
+                let l = l.trim_start_matches(['#', ' ']);
+                l.starts_with(&format!("{key} "))
+                    || l.starts_with(&format!("{key}="))
+                    || l.starts_with(&format!("[feed.{key}]"))
+            });
+            assert!(documented, "`{key}` is not documented in {}", path.display());
+        }
+    }
+
     #[test]
     fn id_charset() {
         for good in ["the-scientist", "a", "phys.org", "x_1"] {

@@ -66,7 +66,8 @@ impl Sample {
     fn new(card: &Card, origin: DateOrigin) -> Self {
         Sample {
             title: card.title.clone(),
-            link: card.link.to_string(),
+            // What the feed will link to: tracking parameters and fragments removed.
+            link: crate::canon::canonical(&card.link),
             author: card.author.clone(),
             read_time: card.read_time,
             date: card
@@ -387,6 +388,9 @@ pub struct SelectorStat {
     pub cards_with_value: usize,
 }
 
+/// A field of the rules: its name, its selector, and whether a card has a value for it.
+type FieldCheck<'a> = (&'static str, Option<&'a FieldSelector>, fn(&Card) -> bool);
+
 /// Everything `preview` says about a page.
 #[derive(Debug, Clone, Serialize)]
 pub struct Preview {
@@ -452,7 +456,7 @@ pub fn preview(
             elements: elements.len(),
             cards_with_value: cards.len(),
         });
-        let fields: [(&'static str, Option<&FieldSelector>, fn(&Card) -> bool); 8] = [
+        let fields: [FieldCheck<'_>; 8] = [
             ("title", Some(&rules.title), |_| true),
             ("link", rules.link.as_ref(), |_| true),
             ("author", rules.author.as_ref(), |c| c.author.is_some()),

@@ -217,8 +217,9 @@ async fn fetch_and_update(
     let page = match fetched {
         Fetched::NotModified => {
             outcome.http_status = Some(304);
-            return rewrite_if_stale(ctx, feed, files_stale, &render_key)
-                .map(|total| FeedStatus::NotModified { total });
+            return finish_unchanged_page(ctx, feed, files_stale, &render_key, outcome)
+                .await
+                .map(|s| s.unwrap_or_else(|total| FeedStatus::NotModified { total }));
         }
         Fetched::Page(p) => p,
     };
@@ -233,8 +234,9 @@ async fn fetch_and_update(
         // Same bytes as last time: nothing to parse. Keep fresh validators for next time.
         ctx.store()
             .commit_feed(&feed.id, &[], &[(url_key, new_validators)], false, ctx.now)?;
-        return rewrite_if_stale(ctx, feed, files_stale, &render_key)
-            .map(|total| FeedStatus::Unchanged { total });
+        return finish_unchanged_page(ctx, feed, files_stale, &render_key, outcome)
+            .await
+            .map(|s| s.unwrap_or_else(|total| FeedStatus::Unchanged { total }));
     }
     let ctx2 = Arc::clone(ctx);
     let feed2 = feed.clone();
@@ -257,6 +259,68 @@ async fn fetch_and_update(
     outcome.cards = updated.cards;
     outcome.dated = Some(updated.dated);
     Ok(updated.status)
+}
+
+/// The end of a run whose page did not change (304 or the same bytes): enrichment works
+/// through its backlog, then stale files are rewritten. `Ok(Ok(status))` when enrichment
+/// updated items, `Ok(Err(total))` when nothing changed.
+async fn finish_unchanged_page(
+    ctx: &Arc<RunCtx>,
+    feed: &FeedSpec,
+    files_stale: bool,
+    render_key: &str,
+    outcome: &mut FeedOutcome,
+) -> Result<Result<FeedStatus, usize>, FeedError> {
+    let mut enriched = 0;
+    if feed.enrich && ctx.settings.enrich_budget > 0 {
+        let (ctx2, feed2) = (Arc::clone(ctx), feed.clone());
+        let (n, warnings) = tokio::task::spawn_blocking(move || enrich_backlog(&ctx2, &feed2))
+            .await
+            .map_err(|e| FeedError::Internal(format!("enrichment task failed: {e}")))??;
+        for w in &warnings {
+            tracing::warn!(feed = %feed.id, "{w}");
+        }
+        outcome.warnings.extend(warnings);
+        enriched = n;
+    }
+    let total = rewrite_if_stale(ctx, feed, files_stale || enriched > 0, render_key)?;
+    if enriched == 0 {
+        return Ok(Err(total));
+    }
+    Ok(Ok(FeedStatus::Updated {
+        new: 0,
+        updated: enriched,
+        total,
+        // Items changed, so every format was rewritten.
+        files_written: ctx.settings.formats.len(),
+    }))
+}
+
+/// Enriches stored items of the feed's output that still lack something (the budget of an
+/// earlier run ran out); returns how many changed. Runs on the blocking pool.
+fn enrich_backlog(ctx: &RunCtx, feed: &FeedSpec) -> Result<(usize, Vec<String>), FeedError> {
+    let top = ctx.store().top_items(&feed.id, feed.max_items)?;
+    let mut merged = merge::MergeOutcome {
+        upserts: top
+            .into_iter()
+            .filter(|i| enrich::wants(i, ctx.now))
+            .collect(),
+        ..merge::MergeOutcome::default()
+    };
+    if merged.upserts.is_empty() {
+        return Ok((0, Vec::new()));
+    }
+    let warnings = enrich_items(ctx, feed, &mut merged);
+    let changed: Vec<Item> = merged
+        .upserts
+        .into_iter()
+        .filter(|i| i.updated == ctx.now)
+        .collect();
+    if !changed.is_empty() {
+        ctx.store()
+            .commit_feed(&feed.id, &changed, &[], true, ctx.now)?;
+    }
+    Ok((changed.len(), warnings))
 }
 
 /// What [`update_from_page`] did.

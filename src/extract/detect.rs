@@ -585,11 +585,17 @@ fn author_element(card: ElementRef<'_>) -> Option<ElementRef<'_>> {
     })
 }
 
+/// The smallest element of a card that states a read time.
 fn read_time_element(card: ElementRef<'_>) -> Option<ElementRef<'_>> {
-    card.descendent_elements().skip(1).find(|el| {
-        let t = element_text(*el);
-        t.chars().count() <= 60 && el.child_elements().count() <= 2 && parse_read_time(&t).is_some()
-    })
+    card.descendent_elements()
+        .skip(1)
+        .filter_map(|el| {
+            let t = element_text(el);
+            let n = t.chars().count();
+            (n <= 60 && parse_read_time(&t).is_some()).then_some((n, el))
+        })
+        .min_by_key(|(n, _)| *n)
+        .map(|(_, el)| el)
 }
 
 const CATEGORY_WORDS: &[&str] = &[
@@ -1425,7 +1431,17 @@ fn field_selector(
         let mut hits = Vec::with_capacity(cards.len());
         for (c, t) in cards.iter().zip(targets) {
             let ok = match t {
-                Some(t) if all => c.select(&css).any(|m| m.id() == t.id()),
+                // Every match is collected (co-authors, several tags): the first must be
+                // the target and the rest like it, never another kind of element.
+                Some(t) if all => {
+                    let mut ms = c.select(&css);
+                    ms.next().is_some_and(|m| m.id() == t.id())
+                        && ms.all(|m| {
+                            m.ancestors().any(|a| a.id() == t.id())
+                                || t.ancestors().any(|a| a.id() == m.id())
+                                || signature(m) == signature(*t)
+                        })
+                }
                 Some(t) => c.select(&css).next().is_some_and(|m| m.id() == t.id()),
                 None => false,
             };
@@ -1438,7 +1454,7 @@ fn field_selector(
     };
     // Ties go to the shorter selector, but a bare `span` or `div` is the last resort: it
     // finds anything the next redesign puts in the card.
-    let cost = |o: &str| o.len() + if bare_generic(o) { 20 } else { 0 };
+    let cost = |o: &str| o.len() + if bare_generic(o) { 30 } else { 0 };
     let mut best: Option<(i64, String, Vec<bool>)> = None;
     for o in &options {
         if let Some((s, hits)) = eval(o)

@@ -416,12 +416,12 @@ fn names_of(v: &Value, out: &mut Vec<String>) {
         Value::Object(o) => {
             if let Some(n) = o.get("name") {
                 names_of(n, out);
-            } else if let (Some(g), Some(f)) = (o.get("givenName"), o.get("familyName")) {
-                if let (Some(g), Some(f)) = (str_of(g), str_of(f)) {
-                    let n = format!("{g} {f}");
-                    if !out.contains(&n) {
-                        out.push(n);
-                    }
+            } else if let (Some(g), Some(f)) = (o.get("givenName"), o.get("familyName"))
+                && let (Some(g), Some(f)) = (str_of(g), str_of(f))
+            {
+                let n = format!("{g} {f}");
+                if !out.contains(&n) {
+                    out.push(n);
                 }
             }
         }
