@@ -1061,7 +1061,11 @@ title = "h2"
                     || l.starts_with(&format!("{key}="))
                     || l.starts_with(&format!("[feed.{key}]"))
             });
-            assert!(documented, "`{key}` is not documented in {}", path.display());
+            assert!(
+                documented,
+                "`{key}` is not documented in {}",
+                path.display()
+            );
         }
     }
 
