@@ -312,3 +312,54 @@ fn structured_data_gives_what_every_article_page_states() {
     eprint!("{table}");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// The date pipeline's fallbacks (structured data, dates printed in cards, relative phrases)
+/// run for selector feeds too; on the hand-checked pages they must give exactly the expected
+/// dates: none where a card shows none.
+#[test]
+fn date_fallbacks_invent_no_dates_on_the_corpus() {
+    let Some(corpus) = corpus_dir() else {
+        return;
+    };
+    let cfg_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/feeds.toml");
+    let cfg = scifeed::config::load(&cfg_path, &scifeed::config::Overrides::default())
+        .expect("corpus config");
+    let mut failures = Vec::new();
+    for stem in listing_stems(&corpus) {
+        let Some(feed) = cfg.feeds.iter().find(|f| f.id == stem) else {
+            continue;
+        };
+        let want: Value = serde_json::from_str(
+            &std::fs::read_to_string(corpus.join("expected").join(format!("{stem}.json")))
+                .expect("expected json"),
+        )
+        .expect("json");
+        let doc = read_page(&corpus.join("pages").join(format!("{stem}.html")));
+        let page_url = feed.base_url.clone().expect("base_url");
+        let ctx = PageContext {
+            page_url: &page_url,
+            base_url: None,
+            date: DateContext {
+                format: feed.date_format.as_deref(),
+                tz: feed.timezone,
+                now: now(),
+            },
+            max_cards: 500,
+        };
+        let got = scifeed::extract::page::extract(&doc, feed.rules.as_ref(), &ctx)
+            .expect("cards")
+            .extraction
+            .cards;
+        for (w, g) in want["cards"].as_array().expect("cards").iter().zip(&got) {
+            let want_day = w["date"].as_str().map(str::to_string);
+            let got_day = g.date.map(|d| d.format("%Y-%m-%d").to_string());
+            if want_day != got_day {
+                failures.push(format!(
+                    "{stem}: {:?}: date expected {want_day:?}, got {got_day:?}",
+                    g.title
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

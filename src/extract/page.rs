@@ -112,7 +112,7 @@ pub fn extract(
     ctx: &PageContext<'_>,
 ) -> Result<PageCards, NoListing> {
     let base = select::document_base(doc, ctx.page_url, ctx.base_url);
-    let data = structured::page_data(doc, &base, &ctx.date);
+    let data = structured::listing_data(doc, &base, &ctx.date);
     let (extraction, elements, source) = match rules {
         Some(r) => {
             let (e, els) = select::extract_card_elements(doc, r, ctx);

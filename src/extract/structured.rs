@@ -143,6 +143,16 @@ fn is_article_type(names: &[String]) -> bool {
 
 /// Reads the structured data of a parsed page. `base` resolves relative URLs.
 pub fn page_data(doc: &Html, base: &Url, ctx: &DateContext<'_>) -> PageData {
+    read(doc, base, ctx, true)
+}
+
+/// [`page_data`] without the page's own article: what a listing page needs, minus the meta
+/// tag and HTML heuristics that only describe article pages.
+pub fn listing_data(doc: &Html, base: &Url, ctx: &DateContext<'_>) -> PageData {
+    read(doc, base, ctx, false)
+}
+
+fn read(doc: &Html, base: &Url, ctx: &DateContext<'_>, own_article: bool) -> PageData {
     let mut out = PageData::default();
     let page_url = canonical_page_url(doc, base);
     let mut ld_articles: Vec<ArticleMeta> = Vec::new();
@@ -176,8 +186,10 @@ pub fn page_data(doc: &Html, base: &Url, ctx: &DateContext<'_>) -> PageData {
     } else if micro.len() == 1 && own_ld.is_empty() {
         page.fill_from(&micro[0]);
     }
-    page.fill_from(&meta_article(doc, base, ctx));
-    page.fill_from(&html_article(doc, base, ctx));
+    if own_article {
+        page.fill_from(&meta_article(doc, base, ctx));
+        page.fill_from(&html_article(doc, base, ctx));
+    }
     if page.url.is_none() {
         page.url = page_url.clone();
     }
