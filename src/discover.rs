@@ -15,7 +15,7 @@ use url::Url;
 
 use crate::extract::date::DateContext;
 use crate::extract::detect::{self, Candidate, Features, SelectorSet};
-use crate::extract::page::{self, CardSource, DateOrigin, NoListing, PageCards};
+use crate::extract::page::{self, CardSource, DateOrigin, NoListing, PageExtraction};
 use crate::extract::select::{self, CardRules, FieldSelector, PageContext};
 use crate::extract::structured::{self, PageData};
 use crate::feed::Settings;
@@ -434,7 +434,7 @@ pub fn preview(
         },
         max_cards: opts.max_cards,
     };
-    let found: PageCards = page::extract(&doc, opts.rules, &ctx)?;
+    let found: PageExtraction = page::extract(&doc, opts.rules, &ctx)?;
     let source = match &found.source {
         CardSource::Selectors => "selectors".to_string(),
         CardSource::Detected(c) => format!("auto-detected (score {:.2})", c.score),

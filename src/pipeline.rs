@@ -1,5 +1,6 @@
 //! The only module that knows the order of stages:
-//! fetch -> decode -> extract -> merge with the store -> render -> atomic write -> commit.
+//! fetch -> decode -> extract -> merge with the store -> enrich from article pages (opt-in)
+//! -> commit -> render -> atomic write.
 //!
 //! Feeds run concurrently (`concurrency` at once); everything after the fetch runs on the
 //! blocking pool because `scraper::Html` is not `Send` and parsing is CPU work. A failing feed
@@ -18,7 +19,7 @@ use url::Url;
 
 use crate::enrich;
 use crate::extract::date::DateContext;
-use crate::extract::page::{self as page_extract, CardSource, PageCards};
+use crate::extract::page::{self as page_extract, CardSource, PageExtraction};
 use crate::extract::select::{self, Extraction, PageContext};
 use crate::extract::structured;
 use crate::feed::{Config, FeedSpec, Settings};
@@ -217,9 +218,10 @@ async fn fetch_and_update(
     let page = match fetched {
         Fetched::NotModified => {
             outcome.http_status = Some(304);
-            return finish_unchanged_page(ctx, feed, files_stale, &render_key, outcome)
-                .await
-                .map(|s| s.unwrap_or_else(|total| FeedStatus::NotModified { total }));
+            return finish_unchanged_page(ctx, feed, files_stale, &render_key, outcome, |total| {
+                FeedStatus::NotModified { total }
+            })
+            .await;
         }
         Fetched::Page(p) => p,
     };
@@ -234,9 +236,10 @@ async fn fetch_and_update(
         // Same bytes as last time: nothing to parse. Keep fresh validators for next time.
         ctx.store()
             .commit_feed(&feed.id, &[], &[(url_key, new_validators)], false, ctx.now)?;
-        return finish_unchanged_page(ctx, feed, files_stale, &render_key, outcome)
-            .await
-            .map(|s| s.unwrap_or_else(|total| FeedStatus::Unchanged { total }));
+        return finish_unchanged_page(ctx, feed, files_stale, &render_key, outcome, |total| {
+            FeedStatus::Unchanged { total }
+        })
+        .await;
     }
     let ctx2 = Arc::clone(ctx);
     let feed2 = feed.clone();
@@ -262,15 +265,16 @@ async fn fetch_and_update(
 }
 
 /// The end of a run whose page did not change (304 or the same bytes): enrichment works
-/// through its backlog, then stale files are rewritten. `Ok(Ok(status))` when enrichment
-/// updated items, `Ok(Err(total))` when nothing changed.
+/// through its backlog, then stale files are rewritten. `unchanged` makes the status when
+/// nothing changed.
 async fn finish_unchanged_page(
     ctx: &Arc<RunCtx>,
     feed: &FeedSpec,
     files_stale: bool,
     render_key: &str,
     outcome: &mut FeedOutcome,
-) -> Result<Result<FeedStatus, usize>, FeedError> {
+    unchanged: fn(usize) -> FeedStatus,
+) -> Result<FeedStatus, FeedError> {
     let mut enriched = 0;
     if feed.enrich && ctx.settings.enrich_budget > 0 {
         let (ctx2, feed2) = (Arc::clone(ctx), feed.clone());
@@ -285,15 +289,15 @@ async fn finish_unchanged_page(
     }
     let total = rewrite_if_stale(ctx, feed, files_stale || enriched > 0, render_key)?;
     if enriched == 0 {
-        return Ok(Err(total));
+        return Ok(unchanged(total));
     }
-    Ok(Ok(FeedStatus::Updated {
+    Ok(FeedStatus::Updated {
         new: 0,
         updated: enriched,
         total,
         // Items changed, so every format was rewritten.
         files_written: ctx.settings.formats.len(),
-    }))
+    })
 }
 
 /// Enriches stored items of the feed's output that still lack something (the budget of an
@@ -344,8 +348,8 @@ fn update_from_page(
     render_key: &str,
 ) -> Result<PageUpdate, FeedError> {
     let text = crate::decode::decode(&page.body, page.content_type.as_deref());
-    let found = extract_page(ctx, feed, page, &text)?;
-    let PageCards {
+    let found = extract_listing(ctx, feed, page, &text)?;
+    let PageExtraction {
         extraction:
             Extraction {
                 cards,
@@ -427,12 +431,12 @@ fn update_from_page(
 
 /// Extracts the cards of one fetched page with the feed's selectors, or (without selectors)
 /// from structured data or the auto-detected listing.
-fn extract_page(
+fn extract_listing(
     ctx: &RunCtx,
     feed: &FeedSpec,
     page: &Page,
     text: &str,
-) -> Result<PageCards, FeedError> {
+) -> Result<PageExtraction, FeedError> {
     let doc = Html::parse_document(text);
     let pctx = PageContext {
         page_url: &page.url,

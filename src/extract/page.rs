@@ -72,7 +72,7 @@ impl CardSource {
 
 /// What one page gave.
 #[derive(Debug)]
-pub struct PageCards {
+pub struct PageExtraction {
     pub extraction: Extraction,
     /// The origin of each card's date, in card order.
     pub date_origins: Vec<DateOrigin>,
@@ -80,7 +80,7 @@ pub struct PageCards {
     pub data: PageData,
 }
 
-impl PageCards {
+impl PageExtraction {
     /// Cards whose date came from the page (absolute or relative), and all cards.
     pub fn dated(&self) -> (usize, usize) {
         let n = self
@@ -110,7 +110,7 @@ pub fn extract(
     doc: &Html,
     rules: Option<&CardRules>,
     ctx: &PageContext<'_>,
-) -> Result<PageCards, NoListing> {
+) -> Result<PageExtraction, NoListing> {
     let base = select::document_base(doc, ctx.page_url, ctx.base_url);
     let data = structured::listing_data(doc, &base, &ctx.date);
     let (extraction, elements, source) = match rules {
@@ -148,7 +148,7 @@ pub fn extract(
             }
         }
     };
-    let mut out = PageCards {
+    let mut out = PageExtraction {
         extraction,
         date_origins: Vec::new(),
         source,
@@ -237,7 +237,7 @@ fn card_from_meta(title: &str, link: &url::Url, m: &ArticleMeta) -> Card {
 
 /// The date pipeline after the selector, and structured data for other missing fields.
 fn apply_fallbacks(
-    out: &mut PageCards,
+    out: &mut PageExtraction,
     elements: &[Option<ElementRef<'_>>],
     ctx: &PageContext<'_>,
 ) {
@@ -305,7 +305,7 @@ mod tests {
     use super::*;
     use crate::extract::date::DateContext;
 
-    fn run(html: &str, rules: Option<&CardRules>) -> PageCards {
+    fn run(html: &str, rules: Option<&CardRules>) -> PageExtraction {
         let doc = Html::parse_document(html);
         let url = Url::parse("https://news.example.org/").expect("url");
         let ctx = PageContext {

@@ -9,8 +9,7 @@ use crate::{Sandbox, demo_page, read_rss, repo, scifeed};
 
 const DEMO_BASE: &str = "https://www.demo.scifeed.example/";
 
-fn settings(sb: &Sandbox, extra: &str) -> String {
-    let _ = sb;
+fn settings(extra: &str) -> String {
     format!(
         "[settings]\noutput_dir = \"out\"\nstate = \"state.db\"\npublic_url = \"https://feeds.example.org/\"\nmin_interval_ms = 0\nretries = 0\nrobots = false\n{extra}\n"
     )
@@ -42,7 +41,7 @@ fn discover_prints_a_feed_block_that_runs_as_it_is() {
     // Paste the block under [settings] and run it.
     sb.write(
         "scifeed.toml",
-        &format!("{}\n{}", settings(&sb, ""), toml_block(&stdout)),
+        &format!("{}\n{}", settings(""), toml_block(&stdout)),
     );
     scifeed()
         .args(["check", "-c"])
@@ -156,7 +155,7 @@ fn preview_warns_about_empty_fields() {
         "scifeed.toml",
         &format!(
             "{}\n[[feed]]\nid = \"d\"\ntitle = \"D\"\nurl = \"page.html\"\nbase_url = \"{DEMO_BASE}\"\n[feed.select]\ncard = \"article.ArticleCard\"\ntitle = \"h3\"\nauthor = \".no-such-byline\"\n",
-            settings(&sb, "")
+            settings("")
         ),
     );
     let out = scifeed()
@@ -181,7 +180,7 @@ fn auto_config(sb: &Sandbox, extra_feed: &str, extra_settings: &str, url: &str) 
         "scifeed.toml",
         &format!(
             "{}\n[[feed]]\nid = \"auto\"\ntitle = \"Auto\"\nurl = \"{url}\"\nbase_url = \"{DEMO_BASE}\"\n{extra_feed}\n",
-            settings(sb, extra_settings)
+            settings(extra_settings)
         ),
     );
 }
@@ -270,7 +269,7 @@ fn enrichment_fills_missing_fields_once_within_the_budget() {
         "scifeed.toml",
         &format!(
             "{}\n[[feed]]\nid = \"mice\"\ntitle = \"Mice\"\nurl = \"{}\"\nenrich = true\n",
-            settings(&sb, "enrich_budget = 2"),
+            settings("enrich_budget = 2"),
             server.url("/list")
         ),
     );
