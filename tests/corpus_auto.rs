@@ -185,7 +185,7 @@ const ARTICLES: &[(&str, &str, &str, &str, &str)] = &[
     // (page, original URL, title, day, author)
     (
         // <h1 class="h1news"> line 211 (og:title adds " - NASA Jet Propulsion Laboratory");
-        // "June 05, 2013" in <p class="bold"> under it, line 482; <meta name="author"> line 9
+        // "June 05, 2013" in <p class="bold"> under it, line 482; <meta name="author"> line 11
         // (the release itself names only media contacts).
         "jpl-nasa-article-1",
         "http://www.jpl.nasa.gov/news/news.php?release=2013-186",
@@ -195,7 +195,7 @@ const ARTICLES: &[(&str, &str, &str, &str, &str)] = &[
     ),
     (
         // og:title / dc.title; dc.date and <time itemprop="datePublished"> line 485;
-        // dc.creator and the itemprop=author byline.
+        // dc.creator line 85 and the byline, line 506.
         "nature-article-1",
         "https://www.nature.com/articles/d41586-019-02790-3",
         "Gigantic Chinese telescope opens to astronomers worldwide",
@@ -213,7 +213,7 @@ const ARTICLES: &[(&str, &str, &str, &str, &str)] = &[
         "Richard Johnston",
     ),
     (
-        // JSON-LD NewsArticle lines 79-110: headline, datePublished
+        // JSON-LD NewsArticle lines 74-107: headline, datePublished
         // 2019-10-22T09:30:34-04:00, author Bob Yirka.
         "physorg-article-1",
         "https://phys.org/news/2019-10-flint-flake-tool-partially-birch.html",
@@ -222,7 +222,7 @@ const ARTICLES: &[(&str, &str, &str, &str, &str)] = &[
         "Bob Yirka",
     ),
     (
-        // og:title and <h1> line 446; "By Joshua Sokol" h6.byline line 450; "May 20, 2019"
+        // og:title and <h1> line 445; "By Joshua Sokol" h6.byline line 450; "May 20, 2019"
         // right under it, line 453.
         "quantamagazine-article-1",
         "https://www.quantamagazine.org/hidden-heroines-of-chaos-ellen-fetter-and-margaret-hamilton-20190520/",
@@ -231,7 +231,7 @@ const ARTICLES: &[(&str, &str, &str, &str, &str)] = &[
         "Joshua Sokol",
     ),
     (
-        // No meta tags at all. Title field line 417 (<title> adds " | Science/AAAS | News");
+        // No meta tags at all. Title field line 419 (<title> adds " | Science/AAAS | News");
         // field-date-publication "2013-07-18 14:00" line 425 (the "26 July 2013" at line 262
         // is the print issue's date); author block "Kai Kupferschmidt" line 358.
         "sciencemag-article-1",
@@ -241,7 +241,7 @@ const ARTICLES: &[(&str, &str, &str, &str, &str)] = &[
         "Kai Kupferschmidt",
     ),
     (
-        // <h1> line 418 and og:title; "by Miriam Kramer, SPACE.com Staff Writer" div.by_line
+        // <h1> line 419 and og:title; "by Miriam Kramer, SPACE.com Staff Writer" div.by_line
         // line 422; "Date: 05 June 2013 Time: 12:45 PM ET" div.album_time line 423.
         "space-article-1",
         "http://www.space.com/21443-cats-paw-nebula-starburst.html",
