@@ -25,6 +25,57 @@ pub enum Command {
     Run(RunArgs),
     /// Validate a config file without touching the network.
     Check(ConfigArg),
+    /// Find the article listings of a page and print ready-to-paste selectors.
+    Discover(DiscoverArgs),
+    /// Fetch a feed's page as `run` does and show what each selector finds (writes nothing).
+    Preview(PreviewArgs),
+}
+
+/// Arguments of `scifeed discover`.
+#[derive(Debug, Args)]
+pub struct DiscoverArgs {
+    /// The listing page: an http(s) URL, a file:// URL or a saved file.
+    #[arg(value_name = "URL")]
+    pub url: String,
+    /// The page's original address, for saved pages (links resolve against it).
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Candidates shown.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub top: usize,
+    /// Sample cards shown per candidate.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub samples: usize,
+    /// Config whose [settings] (user agent, timeouts) the fetch uses; defaults when absent.
+    #[arg(short, long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// Arguments of `scifeed preview`.
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("what").required(true).args(["feed", "url"]))]
+pub struct PreviewArgs {
+    /// Config file (for --feed, and the [settings] of the fetch).
+    #[arg(short, long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Preview this feed of the config.
+    #[arg(long, value_name = "ID")]
+    pub feed: Option<String>,
+    /// Preview a page with auto-detection instead (http(s), file:// or a saved file).
+    #[arg(value_name = "URL")]
+    pub url: Option<String>,
+    /// The page's original address, for saved pages given as URL.
+    #[arg(long, value_name = "URL", requires = "url")]
+    pub base_url: Option<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Pretend the fetch happens at this RFC 3339 time (relative dates resolve against it).
+    #[arg(long, value_name = "TIME", hide = true)]
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// The config file to use.

@@ -18,6 +18,9 @@ use crate::extract::select::{CardRules, FieldSelector, compile_css};
 use crate::feed::{Config, CrawlSettings, FeedSpec, HostOverride, Settings};
 use crate::render::Format;
 
+/// Article pages enrichment fetches per feed and run unless `enrich_budget` says otherwise.
+pub const DEFAULT_ENRICH_BUDGET: usize = 10;
+
 /// Default config path, relative to the working directory.
 pub const DEFAULT_PATH: &str = "config/scifeed.toml";
 
@@ -94,6 +97,7 @@ const SETTINGS_KEYS: &[&str] = &[
     "max_redirects",
     "max_cards",
     "robots",
+    "enrich_budget",
 ];
 const FEED_KEYS: &[&str] = &[
     "id",
@@ -108,6 +112,8 @@ const FEED_KEYS: &[&str] = &[
     "next",
     "max_pages",
     "min_interval_ms",
+    "auto",
+    "enrich",
 ];
 const SELECT_KEYS: &[&str] = &[
     "card",
@@ -164,6 +170,7 @@ struct RawSettings {
     max_redirects: Option<usize>,
     max_cards: Option<Spanned<i64>>,
     robots: Option<bool>,
+    enrich_budget: Option<usize>,
 }
 
 #[derive(Deserialize)]
@@ -181,6 +188,8 @@ struct RawFeed {
     next: Option<Spanned<String>>,
     max_pages: Option<Spanned<i64>>,
     min_interval_ms: Option<u64>,
+    auto: Option<Spanned<bool>>,
+    enrich: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -202,6 +211,13 @@ struct RawSelect {
 pub struct Overrides {
     pub output_dir: Option<PathBuf>,
     pub state: Option<PathBuf>,
+}
+
+/// The settings of an empty config: every default.
+pub fn default_settings() -> crate::feed::Settings {
+    parse("", Path::new("scifeed.toml"), &Overrides::default())
+        .map(|c| c.settings)
+        .expect("an empty config is valid")
 }
 
 /// Reads and validates a config file.
@@ -528,6 +544,7 @@ impl Validator<'_> {
             formats,
             public_url,
             keep_days: raw.keep_days.unwrap_or(365),
+            enrich_budget: raw.enrich_budget.unwrap_or(DEFAULT_ENRICH_BUDGET),
             crawl,
         }
     }
@@ -698,17 +715,31 @@ impl Validator<'_> {
             }
         });
         let next = raw.next.and_then(|n| self.field(Some(n), fid, "next"));
-        let rules = match raw.select {
-            None => {
+        // No selectors means auto-detection; `auto = true` says so explicitly.
+        let auto = raw.auto.as_ref().map(|a| *a.get_ref());
+        let rules = match (raw.select, auto) {
+            (Some(sel), Some(true)) => {
+                let span = raw.auto.as_ref().map_or(sel.span(), Spanned::span);
                 self.issue(
-                    anchor.clone(),
+                    span,
                     fid,
-                    "feed has no [feed.select] table".into(),
-                    Some("add [feed.select] with at least `card` and `title` selectors"),
+                    "`auto = true` and [feed.select] exclude each other".into(),
+                    Some("remove [feed.select] to let scifeed detect the cards, or remove `auto` to use the selectors"),
                 );
                 None
             }
-            Some(sel) => {
+            (None, Some(false)) => {
+                let span = raw.auto.as_ref().map_or(anchor.clone(), Spanned::span);
+                self.issue(
+                    span,
+                    fid,
+                    "`auto = false` but the feed has no [feed.select] table".into(),
+                    Some("add [feed.select] with at least `card` and `title`, or set auto = true (try `scifeed discover URL`)"),
+                );
+                None
+            }
+            (None, _) => None,
+            (Some(sel), _) => {
                 let span = sel.span();
                 self.rules(sel.into_inner(), span, fid)
             }
@@ -730,6 +761,7 @@ impl Validator<'_> {
             next,
             max_pages: u32::try_from(max_pages).unwrap_or(u32::MAX),
             min_interval: raw.min_interval_ms.map(Duration::from_millis),
+            enrich: raw.enrich.unwrap_or(false),
         })
     }
 
@@ -1107,6 +1139,32 @@ title = "h2"
             "{joined}"
         );
         assert_eq!(v.len(), 3, "{joined}");
+    }
+
+    #[test]
+    fn auto_feeds_and_enrichment() {
+        let src = "[settings]\nenrich_budget = 3\n\n[[feed]]\nid = \"a\"\ntitle = \"A\"\nurl = \"https://a.org/\"\nenrich = true\n\n[[feed]]\nid = \"b\"\ntitle = \"B\"\nurl = \"https://b.org/\"\nauto = true\n";
+        let c = parse_str(src).expect("valid");
+        assert_eq!(c.settings.enrich_budget, 3);
+        assert!(
+            c.feeds.iter().all(|f| f.rules.is_none()),
+            "no selectors = auto"
+        );
+        assert!(c.feeds[0].enrich);
+        assert!(!c.feeds[1].enrich);
+        assert_eq!(
+            parse_str(GOOD).expect("valid").settings.enrich_budget,
+            DEFAULT_ENRICH_BUDGET
+        );
+
+        let both = GOOD.replace("[feed.select]\n", "auto = true\n[feed.select]\n");
+        let v = issues(&both);
+        assert!(v[0].message.contains("exclude each other"), "{v:?}");
+        assert_eq!(v[0].line, 9);
+
+        let none = "[[feed]]\nid = \"n\"\ntitle = \"N\"\nurl = \"https://n.org/\"\nauto = false\n";
+        let v = issues(none);
+        assert!(v[0].message.contains("`auto = false` but"), "{v:?}");
     }
 
     /// The example config documents every key this module accepts, and is valid.

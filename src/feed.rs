@@ -25,6 +25,8 @@ pub struct Settings {
     pub public_url: String,
     /// Items that left the page and the feed are deleted from the store after this many days.
     pub keep_days: u32,
+    /// Article pages fetched per feed and run at most by enrichment (0 turns it off).
+    pub enrich_budget: usize,
     pub crawl: CrawlSettings,
 }
 
@@ -101,7 +103,7 @@ pub struct FeedSpec {
     /// The http(s) page the feed points readers to (`base_url` or `url`).
     pub site_url: Url,
     pub max_items: usize,
-    /// Compiled selectors; `None` when the feed relies on auto-detection.
+    /// Compiled selectors; `None` when the feed relies on structured data and auto-detection.
     pub rules: Option<CardRules>,
     pub date_format: Option<String>,
     pub timezone: chrono_tz::Tz,
@@ -112,6 +114,8 @@ pub struct FeedSpec {
     /// This feed's wish for its host's minimum request interval (the largest wish of the
     /// feeds on a host wins; a `[hosts]` table beats them all).
     pub min_interval: Option<Duration>,
+    /// Fill missing dates, authors, images and read times from the article pages.
+    pub enrich: bool,
 }
 
 /// A whole validated config file.

@@ -7,6 +7,8 @@ pub mod canon;
 pub mod cli;
 pub mod config;
 pub mod decode;
+pub mod discover;
+pub mod enrich;
 pub mod extract;
 pub mod feed;
 pub mod fetch;

@@ -4,10 +4,13 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
+use anyhow::Context as _;
 use clap::Parser;
-use scifeed::cli::{Cli, Command};
+use scifeed::cli::{Cli, Command, DiscoverArgs, PreviewArgs};
 use scifeed::config::{self, Overrides};
+use scifeed::discover;
 use scifeed::pipeline::{self, RunOptions};
+use url::Url;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -59,6 +62,143 @@ fn real_main(cli: &Cli) -> anyhow::Result<u8> {
                 print!("{}", report.table());
             }
             Ok(u8::try_from(report.exit_code()).unwrap_or(1))
+        }
+        Command::Discover(args) => discover_cmd(args),
+        Command::Preview(args) => preview_cmd(args),
+    }
+}
+
+/// An http(s) URL, a file:// URL, or a path to a saved page.
+fn page_url(s: &str) -> anyhow::Result<Url> {
+    match Url::parse(s) {
+        Ok(u) if matches!(u.scheme(), "http" | "https" | "file") => Ok(u),
+        Ok(u) if u.scheme().len() > 1 => {
+            anyhow::bail!("URL scheme `{}` is not supported: {s}", u.scheme())
+        }
+        _ => {
+            let abs = std::path::absolute(s).with_context(|| format!("not a usable path: {s}"))?;
+            Url::from_file_path(&abs).map_err(|()| anyhow::anyhow!("not a usable path: {s}"))
+        }
+    }
+}
+
+fn base_url(page: &Url, base: Option<&str>) -> anyhow::Result<Option<Url>> {
+    match base {
+        Some(b) => {
+            let u = Url::parse(b).with_context(|| format!("--base-url {b:?} is not a URL"))?;
+            anyhow::ensure!(
+                matches!(u.scheme(), "http" | "https"),
+                "--base-url {b:?} is not an http(s) URL"
+            );
+            Ok(Some(u))
+        }
+        None if page.scheme() == "file" => anyhow::bail!(
+            "{page} is a saved page: pass --base-url with its original http(s) address so its links resolve"
+        ),
+        None => Ok(None),
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+fn discover_cmd(args: &DiscoverArgs) -> anyhow::Result<u8> {
+    let settings = match &args.config {
+        Some(c) => config::load(c, &Overrides::default())?.settings,
+        None => config::default_settings(),
+    };
+    let url = page_url(&args.url)?;
+    let base = base_url(&url, args.base_url.as_deref())?;
+    let page = match runtime()?.block_on(discover::fetch_page(&settings, &url)) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(1);
+        }
+    };
+    let d = discover::discover(
+        &page.text,
+        &page.url,
+        &discover::DiscoverOptions {
+            source: &url,
+            base_url: base.as_ref(),
+            now: chrono::Utc::now(),
+            tz: chrono_tz::UTC,
+            top: args.top.max(1),
+            samples: args.samples,
+        },
+    );
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&d)?);
+    } else {
+        print!("{}", discover::render_discovery(&d));
+    }
+    Ok(if d.candidates.is_empty() { 1 } else { 0 })
+}
+
+fn preview_cmd(args: &PreviewArgs) -> anyhow::Result<u8> {
+    let cfg_path = args
+        .config
+        .clone()
+        .unwrap_or_else(|| config::DEFAULT_PATH.into());
+    let cfg = if args.config.is_some() || args.feed.is_some() {
+        Some(config::load(&cfg_path, &Overrides::default())?)
+    } else {
+        None
+    };
+    let settings = cfg
+        .as_ref()
+        .map_or_else(config::default_settings, |c| c.settings.clone());
+    let feed = match (&args.feed, &cfg) {
+        (Some(id), Some(c)) => Some(
+            c.feeds
+                .iter()
+                .find(|f| &f.id == id)
+                .with_context(|| format!("no feed with id {id:?} in {}", cfg_path.display()))?
+                .clone(),
+        ),
+        _ => None,
+    };
+    let (url, base) = match (&feed, &args.url) {
+        (Some(f), _) => (f.url.clone(), f.base_url.clone()),
+        (None, Some(u)) => {
+            let url = page_url(u)?;
+            let base = base_url(&url, args.base_url.as_deref())?;
+            (url, base)
+        }
+        (None, None) => anyhow::bail!("give --feed ID or a URL"),
+    };
+    let page = match runtime()?.block_on(discover::fetch_page(&settings, &url)) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(1);
+        }
+    };
+    let opts = discover::PreviewOptions {
+        feed: feed.as_ref().map(|f| f.id.as_str()),
+        rules: feed.as_ref().and_then(|f| f.rules.as_ref()),
+        base_url: base.as_ref(),
+        date_format: feed.as_ref().and_then(|f| f.date_format.as_deref()),
+        tz: feed.as_ref().map_or(chrono_tz::UTC, |f| f.timezone),
+        now: args.now.unwrap_or_else(chrono::Utc::now),
+        max_cards: settings.crawl.max_cards,
+    };
+    match discover::preview(&page.text, &page.url, &opts) {
+        Ok(p) => {
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&p)?);
+            } else {
+                print!("{}", discover::render_preview(&p));
+            }
+            Ok(if p.cards.is_empty() { 1 } else { 0 })
+        }
+        Err(e) => {
+            eprintln!("error: {}: {e}", page.url);
+            Ok(1)
         }
     }
 }

@@ -65,6 +65,7 @@ pub fn merge(known: &HashMap<String, Item>, cards: &[Card], now: DateTime<Utc>) 
                     title: card.title.clone(),
                     author: card.author.clone(),
                     read_time: card.read_time,
+                    read_time_estimated: false,
                     teaser: card.teaser.clone(),
                     image: card.image.as_ref().map(ToString::to_string),
                     categories: card.categories.clone(),
@@ -90,6 +91,7 @@ fn apply_content(item: &mut Item, card: &Card) {
     }
     if card.read_time.is_some() {
         item.read_time = card.read_time;
+        item.read_time_estimated = false;
     }
     if card.teaser.is_some() {
         item.teaser.clone_from(&card.teaser);
@@ -106,6 +108,7 @@ fn content_differs(a: &Item, b: &Item) -> bool {
     a.title != b.title
         || a.author != b.author
         || a.read_time != b.read_time
+        || a.read_time_estimated != b.read_time_estimated
         || a.teaser != b.teaser
         || a.image != b.image
         || a.categories != b.categories

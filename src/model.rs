@@ -70,6 +70,9 @@ pub struct Item {
     pub title: String,
     pub author: Option<String>,
     pub read_time: Option<u32>,
+    /// Whether `read_time` is scifeed's estimate from the article's word count (the page
+    /// stated none), not a time the site printed.
+    pub read_time_estimated: bool,
     pub teaser: Option<String>,
     pub image: Option<String>,
     pub categories: Vec<String>,
@@ -83,6 +86,24 @@ pub struct Item {
     /// that share a date.
     pub position: u32,
     pub last_seen: DateTime<Utc>,
+}
+
+/// What enrichment learnt from one article page, cached in the store so the page is fetched
+/// once.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ArticleRecord {
+    /// When the page was fetched.
+    pub fetched: DateTime<Utc>,
+    /// Why the fetch failed (the other fields are then empty); retried after a day.
+    pub error: Option<String>,
+    pub title: Option<String>,
+    pub author: Option<String>,
+    pub published: Option<DateTime<Utc>>,
+    pub image: Option<String>,
+    /// Minutes: stated by the page, or estimated from `word_count`.
+    pub read_time: Option<u32>,
+    pub read_time_estimated: bool,
+    pub word_count: Option<u32>,
 }
 
 /// What a rendered feed says about itself.

@@ -1,5 +1,6 @@
 //! The only module that knows the order of stages:
-//! fetch -> decode -> extract -> merge with the store -> render -> atomic write -> commit.
+//! fetch -> decode -> extract -> merge with the store -> enrich from article pages (opt-in)
+//! -> commit -> render -> atomic write.
 //!
 //! Feeds run concurrently (`concurrency` at once, hosts taking turns); every request waits at
 //! its host's gate inside the fetcher. Pages of a paginated feed are fetched one after the
@@ -18,14 +19,17 @@ use futures_util::StreamExt;
 use scraper::Html;
 use url::Url;
 
+use crate::enrich;
 use crate::extract::date::DateContext;
+use crate::extract::page::{self as page_extract, CardSource, PageExtraction};
 use crate::extract::select::{self, Extraction, FieldSelector, PageContext};
+use crate::extract::structured;
 use crate::feed::{Config, FeedSpec, Settings};
 use crate::fetch::gate::HostGates;
 use crate::fetch::robots::RobotsCache;
 use crate::fetch::{FetchError, Fetched, Fetcher, Page};
 use crate::merge;
-use crate::model::{Card, FeedMeta};
+use crate::model::{ArticleRecord, Card, FeedMeta, Item};
 use crate::output;
 use crate::render;
 use crate::report::{FeedOutcome, FeedStatus, RunReport};
@@ -87,8 +91,11 @@ pub enum FeedError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("feed has no selectors (auto-detection is not available yet)")]
-    NoRules,
+    #[error("{url}: {source}")]
+    NoListing {
+        url: String,
+        source: page_extract::NoListing,
+    },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -297,6 +304,8 @@ struct PageCards {
     known: HashSet<String>,
     /// Elements the card selector matched.
     matched: usize,
+    /// The card selector used (configured or detected), or "structured data", for messages.
+    card_source: String,
     warnings: Vec<String>,
     /// The next page, when the feed paginates and the page links one.
     next: Option<Url>,
@@ -322,8 +331,10 @@ async fn fetch_and_update(
     let page = match fetched {
         Fetched::NotModified => {
             outcome.http_status = Some(304);
-            return rewrite_if_stale(ctx, feed, files_stale, &render_key)
-                .map(|total| FeedStatus::NotModified { total });
+            return finish_unchanged_page(ctx, feed, files_stale, &render_key, outcome, |total| {
+                FeedStatus::NotModified { total }
+            })
+            .await;
         }
         Fetched::Page(p) => p,
     };
@@ -338,22 +349,23 @@ async fn fetch_and_update(
         // Same bytes as last time: nothing to parse. Keep fresh validators for next time.
         ctx.store()
             .commit_feed(&feed.id, &[], &[(url_key, new_validators)], false, ctx.now)?;
-        return rewrite_if_stale(ctx, feed, files_stale, &render_key)
-            .map(|total| FeedStatus::Unchanged { total });
+        return finish_unchanged_page(ctx, feed, files_stale, &render_key, outcome, |total| {
+            FeedStatus::Unchanged { total }
+        })
+        .await;
     }
-    let rules = feed.rules.as_ref().ok_or(FeedError::NoRules)?;
     let first = extract_blocking(ctx, feed, page).await?;
     if first.matched == 0 {
         return Err(FeedError::NoCards {
             url: first.url.to_string(),
-            selector: rules.card_source.clone(),
+            selector: first.card_source.clone(),
             diagnosis: first.diagnosis,
         });
     }
     if first.cards.is_empty() {
         return Err(FeedError::NoValidCards {
             url: first.url.to_string(),
-            selector: rules.card_source.clone(),
+            selector: first.card_source.clone(),
             matched: first.matched,
             first: first.warnings.first().cloned().unwrap_or_default(),
         });
@@ -361,11 +373,7 @@ async fn fetch_and_update(
     // No stored fingerprint means a first run or an incomplete crawl last time: then pages
     // count as new when this run has not seen their items, so pagination goes deep again.
     let deep = validators.body_hash.is_none();
-    let (cards, warnings, complete) = follow_pages(ctx, feed, first, deep).await?;
-    for w in &warnings {
-        tracing::warn!(feed = %feed.id, "{w}");
-    }
-    outcome.warnings = warnings;
+    let (cards, mut warnings, complete) = follow_pages(ctx, feed, first, deep).await?;
     outcome.cards = cards.len();
     // When a later page failed, forget the first page's validators so the next run fetches
     // and paginates again instead of calling the page unchanged.
@@ -376,11 +384,154 @@ async fn fetch_and_update(
     };
     let ctx2 = Arc::clone(ctx);
     let feed2 = Arc::clone(feed);
-    tokio::task::spawn_blocking(move || {
+    let update = tokio::task::spawn_blocking(move || {
         commit_and_write(&ctx2, &feed2, &cards, validators, files_stale, &render_key)
     })
     .await
-    .map_err(|e| FeedError::Internal(format!("update task failed: {e}")))?
+    .map_err(|e| FeedError::Internal(format!("update task failed: {e}")))??;
+    warnings.extend(update.warnings);
+    for w in &warnings {
+        tracing::warn!(feed = %feed.id, "{w}");
+    }
+    outcome.warnings = warnings;
+    outcome.dated = Some(update.dated);
+    Ok(update.status)
+}
+
+/// The end of a run whose page did not change (304 or the same bytes): enrichment works
+/// through its backlog, then stale files are rewritten. `unchanged` makes the status when
+/// nothing changed.
+async fn finish_unchanged_page(
+    ctx: &Arc<RunCtx>,
+    feed: &Arc<FeedSpec>,
+    files_stale: bool,
+    render_key: &str,
+    outcome: &mut FeedOutcome,
+    unchanged: fn(usize) -> FeedStatus,
+) -> Result<FeedStatus, FeedError> {
+    let mut enriched = 0;
+    if feed.enrich && ctx.settings.enrich_budget > 0 {
+        let (ctx2, feed2) = (Arc::clone(ctx), Arc::clone(feed));
+        let (n, warnings) = tokio::task::spawn_blocking(move || enrich_backlog(&ctx2, &feed2))
+            .await
+            .map_err(|e| FeedError::Internal(format!("enrichment task failed: {e}")))??;
+        for w in &warnings {
+            tracing::warn!(feed = %feed.id, "{w}");
+        }
+        outcome.warnings.extend(warnings);
+        enriched = n;
+    }
+    let total = rewrite_if_stale(ctx, feed, files_stale || enriched > 0, render_key)?;
+    if enriched == 0 {
+        return Ok(unchanged(total));
+    }
+    Ok(FeedStatus::Updated {
+        new: 0,
+        updated: enriched,
+        total,
+        // Items changed, so every format was rewritten.
+        files_written: ctx.settings.formats.len(),
+    })
+}
+
+/// Enriches stored items of the feed's output that still lack something (the budget of an
+/// earlier run ran out); returns how many changed. Runs on the blocking pool.
+fn enrich_backlog(ctx: &RunCtx, feed: &FeedSpec) -> Result<(usize, Vec<String>), FeedError> {
+    let top = ctx.store().top_items(&feed.id, feed.max_items)?;
+    let mut merged = merge::MergeOutcome {
+        upserts: top
+            .into_iter()
+            .filter(|i| enrich::wants(i, ctx.now))
+            .collect(),
+        ..merge::MergeOutcome::default()
+    };
+    if merged.upserts.is_empty() {
+        return Ok((0, Vec::new()));
+    }
+    let warnings = enrich_items(ctx, feed, &mut merged);
+    let changed: Vec<Item> = merged
+        .upserts
+        .into_iter()
+        .filter(|i| i.updated == ctx.now)
+        .collect();
+    if !changed.is_empty() {
+        ctx.store()
+            .commit_feed(&feed.id, &changed, &[], true, ctx.now)?;
+    }
+    Ok((changed.len(), warnings))
+}
+
+/// Enrichment: items that lack a date, author, image or read time get them from their
+/// article page, each page fetched once (cached in the store) and at most
+/// `enrich_budget` pages per feed and run. Best effort: problems become warnings.
+fn enrich_items(ctx: &RunCtx, feed: &FeedSpec, merged: &mut merge::MergeOutcome) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let mut budget = ctx.settings.enrich_budget;
+    let mut fetched = 0usize;
+    let handle = tokio::runtime::Handle::current();
+    for item in merged.upserts.iter_mut() {
+        if !enrich::wants(item, ctx.now) {
+            continue;
+        }
+        let cached = match ctx.store().article(&item.id) {
+            Ok(c) => c,
+            Err(e) => {
+                warnings.push(format!("enrichment cache: {e}"));
+                return warnings;
+            }
+        };
+        let record = match cached {
+            Some(rec) if !enrich::stale(&rec, ctx.now) => rec,
+            _ if budget == 0 => continue,
+            _ => {
+                budget -= 1;
+                fetched += 1;
+                let rec = handle.block_on(fetch_article(ctx, feed, item));
+                if let Some(err) = &rec.error {
+                    warnings.push(format!("enrichment: {}: {err}", item.link));
+                }
+                if let Err(e) = ctx.store().save_article(&item.id, &rec) {
+                    warnings.push(format!("enrichment cache: {e}"));
+                }
+                rec
+            }
+        };
+        let was_known_unchanged = item.first_seen != ctx.now && item.updated != ctx.now;
+        if enrich::apply(item, &record, ctx.now) && was_known_unchanged {
+            merged.updated += 1;
+        }
+    }
+    if fetched > 0 {
+        tracing::info!(feed = %feed.id, "enrichment fetched {fetched} article page(s)");
+    }
+    warnings
+}
+
+/// Fetches one article page and reads its structured data.
+async fn fetch_article(ctx: &RunCtx, feed: &FeedSpec, item: &Item) -> ArticleRecord {
+    let failed = |e: String| ArticleRecord {
+        fetched: ctx.now,
+        error: Some(e),
+        ..ArticleRecord::default()
+    };
+    let Ok(url) = Url::parse(&item.link) else {
+        return failed("not a URL".into());
+    };
+    let page = match ctx.fetcher.fetch(&url, &Validators::default()).await {
+        Ok(Fetched::Page(p)) => p,
+        Ok(Fetched::NotModified) => return failed("unexpected 304".into()),
+        Err(e) => return failed(e.to_string()),
+    };
+    let text = crate::decode::decode(&page.body, page.content_type.as_deref());
+    let doc = Html::parse_document(&text);
+    let date = DateContext {
+        format: None,
+        tz: feed.timezone,
+        now: ctx.now,
+    };
+    let base = select::document_base(&doc, &page.url, None);
+    let meta = structured::page_data(&doc, &base, &date).page;
+    enrich::record_from_page(&meta, ctx.now)
 }
 
 /// Follows `next` links from the first page while pages bring new items, up to `max_pages`.
@@ -480,9 +631,8 @@ async fn extract_blocking(
 }
 
 fn extract_page(ctx: &RunCtx, feed: &FeedSpec, page: Page) -> Result<PageCards, FeedError> {
-    let rules = feed.rules.as_ref().ok_or(FeedError::NoRules)?;
     let text = crate::decode::decode(&page.body, page.content_type.as_deref());
-    let (extraction, next) = {
+    let (found, next) = {
         let doc = Html::parse_document(&text);
         let pctx = PageContext {
             page_url: &page.url,
@@ -498,13 +648,28 @@ fn extract_page(ctx: &RunCtx, feed: &FeedSpec, page: Page) -> Result<PageCards, 
             Some(sel) if feed.max_pages > 1 => next_link(&doc, sel, &page.url),
             _ => None,
         };
-        (select::extract_cards(&doc, rules, &pctx), next)
+        let found = page_extract::extract(&doc, feed.rules.as_ref(), &pctx).map_err(|source| {
+            FeedError::NoListing {
+                url: page.url.to_string(),
+                source,
+            }
+        })?;
+        (found, next)
     };
-    let Extraction {
-        cards,
-        matched,
-        warnings,
-    } = extraction;
+    log_source(feed, &found);
+    let card_source = found
+        .source
+        .rules(feed.rules.as_ref())
+        .map_or_else(|| "structured data".to_string(), |r| r.card_source.clone());
+    let PageExtraction {
+        extraction:
+            Extraction {
+                cards,
+                matched,
+                warnings,
+            },
+        ..
+    } = found;
     let ids: Vec<String> = cards
         .iter()
         .map(|c| crate::canon::canonical(&c.link))
@@ -524,9 +689,29 @@ fn extract_page(ctx: &RunCtx, feed: &FeedSpec, page: Page) -> Result<PageCards, 
         cards,
         known,
         matched,
+        card_source,
         warnings: warnings.iter().map(ToString::to_string).collect(),
         next,
     })
+}
+
+/// Says where an auto feed's cards came from (selector feeds are silent).
+fn log_source(feed: &FeedSpec, found: &PageExtraction) {
+    match &found.source {
+        CardSource::Selectors => {}
+        CardSource::Detected(c) => tracing::info!(
+            feed = %feed.id,
+            "auto-detected listing `{}`: {} cards (score {:.2})",
+            c.selectors.card,
+            c.cards,
+            c.score
+        ),
+        CardSource::Structured { .. } => tracing::info!(
+            feed = %feed.id,
+            "{} articles from the page's structured data",
+            found.extraction.cards.len()
+        ),
+    }
 }
 
 /// The page the `next` selector points to: its `@attr` (default `href`), resolved like the
@@ -545,8 +730,17 @@ fn next_link(doc: &Html, sel: &FieldSelector, page_url: &Url) -> Option<Url> {
     }
 }
 
-/// Merges the cards into the history, commits, and writes the files. Runs on the blocking
-/// pool.
+/// What [`commit_and_write`] did.
+struct PageUpdate {
+    status: FeedStatus,
+    /// Items seen this run whose date came from the page, and all items seen this run.
+    dated: (usize, usize),
+    /// Enrichment problems (best effort, not failures).
+    warnings: Vec<String>,
+}
+
+/// Merges the cards into the history, enriches them (opt-in), commits, and writes the files.
+/// Runs on the blocking pool.
 fn commit_and_write(
     ctx: &RunCtx,
     feed: &FeedSpec,
@@ -554,14 +748,24 @@ fn commit_and_write(
     validators: Validators,
     files_stale: bool,
     render_key: &str,
-) -> Result<FeedStatus, FeedError> {
+) -> Result<PageUpdate, FeedError> {
     let ids: Vec<String> = cards
         .iter()
         .map(|c| crate::canon::canonical(&c.link))
         .collect();
+    let known = ctx.store().items_by_ids(&feed.id, &ids)?;
+    let mut merged = merge::merge(&known, cards, ctx.now);
+    let warnings = if feed.enrich {
+        enrich_items(ctx, feed, &mut merged)
+    } else {
+        Vec::new()
+    };
+    let dated = merged
+        .upserts
+        .iter()
+        .filter(|i| i.date_source != crate::model::DateSource::FirstSeen)
+        .count();
     let mut store = ctx.store();
-    let known = store.items_by_ids(&feed.id, &ids)?;
-    let merged = merge::merge(&known, cards, ctx.now);
     let top = store.top_items(&feed.id, feed.max_items)?;
     store.commit_feed(
         &feed.id,
@@ -580,7 +784,7 @@ fn commit_and_write(
     let store = ctx.store();
     store.prune(&feed.id, feed.max_items, ctx.settings.keep_days, ctx.now)?;
     let total = store.count_items(&feed.id)?;
-    Ok(if merged.changed() || written > 0 {
+    let status = if merged.changed() || written > 0 {
         FeedStatus::Updated {
             new: merged.new,
             updated: merged.updated,
@@ -589,6 +793,11 @@ fn commit_and_write(
         }
     } else {
         FeedStatus::Unchanged { total }
+    };
+    Ok(PageUpdate {
+        status,
+        dated: (dated, merged.upserts.len()),
+        warnings,
     })
 }
 

@@ -35,6 +35,9 @@ pub struct FeedOutcome {
     pub warnings: Vec<String>,
     /// Cards extracted from the page.
     pub cards: usize,
+    /// Items seen this run whose date came from the page (printed or structured, absolute
+    /// or relative), and all items seen this run; `None` when the page was not parsed.
+    pub dated: Option<(usize, usize)>,
 }
 
 impl FeedOutcome {
@@ -48,6 +51,7 @@ impl FeedOutcome {
             elapsed: Duration::ZERO,
             warnings: Vec::new(),
             cards: 0,
+            dated: None,
         }
     }
 
@@ -74,8 +78,8 @@ impl RunReport {
         i32::from(self.failed() > 0)
     }
 
-    /// The end-of-run table: feed, status, new/updated/total items, HTTP status, time; then
-    /// each failure's full message.
+    /// The end-of-run table: feed, status, new/updated/total items, share of this run's items
+    /// dated by the page, HTTP status, time; then each failure's full message.
     pub fn table(&self) -> String {
         let mut rows = vec![[
             "feed".to_string(),
@@ -83,6 +87,7 @@ impl RunReport {
             "new".into(),
             "upd".into(),
             "total".into(),
+            "dated".into(),
             "http".into(),
             "time".into(),
         ]];
@@ -108,11 +113,14 @@ impl RunReport {
                 n(new),
                 n(upd),
                 n(total),
+                o.dated
+                    .filter(|(_, all)| *all > 0)
+                    .map_or_else(|| "-".into(), |(d, all)| format!("{}%", d * 100 / all)),
                 o.http_status.map_or_else(|| "-".into(), |s| s.to_string()),
                 format!("{:.2}s", o.elapsed.as_secs_f64()),
             ]);
         }
-        let mut widths = [0usize; 7];
+        let mut widths = [0usize; 8];
         for r in &rows {
             for (w, c) in widths.iter_mut().zip(r) {
                 *w = (*w).max(c.chars().count());
@@ -157,6 +165,7 @@ mod tests {
             files_written: 3,
         };
         a.http_status = Some(200);
+        a.dated = Some((3, 4));
         let mut b = FeedOutcome::new("b", "https://b/");
         b.status = FeedStatus::Failed("https://b/: HTTP 503".into());
         let r = RunReport {
@@ -165,9 +174,18 @@ mod tests {
         assert_eq!(r.exit_code(), 1);
         let t = r.table();
         let lines: Vec<&str> = t.lines().collect();
-        assert_eq!(lines[0], "feed   status   new  upd  total  http   time");
-        assert_eq!(lines[1], "alpha  updated    3    1     12   200  0.00s");
-        assert_eq!(lines[2], "b      FAILED     -    -      -     -  0.00s");
+        assert_eq!(
+            lines[0],
+            "feed   status   new  upd  total  dated  http   time"
+        );
+        assert_eq!(
+            lines[1],
+            "alpha  updated    3    1     12    75%   200  0.00s"
+        );
+        assert_eq!(
+            lines[2],
+            "b      FAILED     -    -      -      -     -  0.00s"
+        );
         assert_eq!(lines[3], "1 ok, 1 failed");
         assert_eq!(lines[4], "error: feed \"b\": https://b/: HTTP 503");
         assert_eq!(RunReport { outcomes: vec![a] }.exit_code(), 0);

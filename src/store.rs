@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::model::{DateSource, Item};
+use crate::model::{ArticleRecord, DateSource, Item};
 
 /// `PRAGMA application_id` of scifeed stores ("SCFD"): tells our file from a foreign one.
 const APPLICATION_ID: i64 = 0x5343_4644;
@@ -299,13 +299,14 @@ impl Store {
             let mut up = tx
                 .prepare_cached(
                     "INSERT INTO items (feed, id, link, title, author, read_time, teaser, image, categories,
-                                        published, date_source, updated, first_seen, last_seen, position)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+                                        published, date_source, updated, first_seen, last_seen, position,
+                                        read_time_estimated)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
                      ON CONFLICT (feed, id) DO UPDATE SET
                         link = excluded.link, title = excluded.title, author = excluded.author,
                         read_time = excluded.read_time, teaser = excluded.teaser, image = excluded.image,
                         categories = excluded.categories, updated = excluded.updated,
-                        last_seen = excluded.last_seen",
+                        last_seen = excluded.last_seen, read_time_estimated = excluded.read_time_estimated",
                 )
                 .map_err(err)?;
             for i in upserts {
@@ -325,6 +326,7 @@ impl Store {
                     i.first_seen.timestamp(),
                     i.last_seen.timestamp(),
                     i.position,
+                    i64::from(i.read_time_estimated),
                 ])
                 .map_err(err)?;
             }
@@ -396,12 +398,69 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<usize, StoreError> {
         let cutoff = now.timestamp() - i64::from(keep_days) * 86_400;
+        // Article pages are shared by feeds; a record older than the history is no use.
+        self.conn
+            .execute("DELETE FROM article_meta WHERE fetched < ?1", [cutoff])
+            .map_err(|e| self.err(e))?;
         self.conn
             .execute(
                 "DELETE FROM items WHERE feed = ?1 AND last_seen < ?2 AND id NOT IN
                    (SELECT id FROM items WHERE feed = ?1 ORDER BY published DESC, first_seen DESC, position ASC, id ASC LIMIT ?3)",
                 params![feed, cutoff, i64::try_from(keep).unwrap_or(i64::MAX)],
             )
+            .map_err(|e| self.err(e))
+    }
+
+    /// The cached enrichment record of an article page.
+    pub fn article(&self, url: &str) -> Result<Option<ArticleRecord>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT fetched, error, title, author, published, image, read_time, read_time_estimated, word_count
+                 FROM article_meta WHERE url = ?1",
+                [url],
+                |r| {
+                    Ok(ArticleRecord {
+                        fetched: ts(r.get(0)?),
+                        error: r.get(1)?,
+                        title: r.get(2)?,
+                        author: r.get(3)?,
+                        published: r.get::<_, Option<i64>>(4)?.map(ts),
+                        image: r.get(5)?,
+                        read_time: r.get(6)?,
+                        read_time_estimated: r.get::<_, i64>(7)? != 0,
+                        word_count: r.get(8)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Caches what an article page gave (or why it could not be fetched).
+    pub fn save_article(&self, url: &str, rec: &ArticleRecord) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO article_meta (url, fetched, error, title, author, published, image, read_time,
+                                           read_time_estimated, word_count)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                 ON CONFLICT (url) DO UPDATE SET fetched = excluded.fetched, error = excluded.error,
+                    title = excluded.title, author = excluded.author, published = excluded.published,
+                    image = excluded.image, read_time = excluded.read_time,
+                    read_time_estimated = excluded.read_time_estimated, word_count = excluded.word_count",
+                params![
+                    url,
+                    rec.fetched.timestamp(),
+                    rec.error,
+                    rec.title,
+                    rec.author,
+                    rec.published.map(|d| d.timestamp()),
+                    rec.image,
+                    rec.read_time,
+                    i64::from(rec.read_time_estimated),
+                    rec.word_count,
+                ],
+            )
+            .map(drop)
             .map_err(|e| self.err(e))
     }
 
@@ -466,7 +525,7 @@ impl Store {
     }
 }
 
-const ITEM_COLUMNS: &str = "id, link, title, author, read_time, teaser, image, categories, published, date_source, updated, first_seen, last_seen, position";
+const ITEM_COLUMNS: &str = "id, link, title, author, read_time, teaser, image, categories, published, date_source, updated, first_seen, last_seen, position, read_time_estimated";
 
 fn ts(secs: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(secs, 0).single().unwrap_or_default()
@@ -490,6 +549,7 @@ fn row_to_item(r: &rusqlite::Row<'_>) -> rusqlite::Result<Item> {
         first_seen: ts(r.get(11)?),
         last_seen: ts(r.get(12)?),
         position: r.get(13)?,
+        read_time_estimated: r.get::<_, i64>(14)? != 0,
     })
 }
 
@@ -515,6 +575,7 @@ fn migrate(conn: &Connection, from: i64) -> rusqlite::Result<()> {
                 author TEXT, read_time INTEGER, teaser TEXT, image TEXT, categories TEXT NOT NULL DEFAULT '',
                 published INTEGER NOT NULL, date_source TEXT NOT NULL, updated INTEGER NOT NULL,
                 first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, position INTEGER NOT NULL DEFAULT 0,
+                read_time_estimated INTEGER NOT NULL DEFAULT 0,
                 PRIMARY KEY (feed, id)) WITHOUT ROWID;
              CREATE INDEX IF NOT EXISTS items_by_date ON items (feed, published DESC, first_seen DESC, position, id);
              CREATE TABLE IF NOT EXISTS http_cache (
@@ -522,6 +583,10 @@ fn migrate(conn: &Connection, from: i64) -> rusqlite::Result<()> {
              CREATE TABLE IF NOT EXISTS robots (
                 origin TEXT PRIMARY KEY, status INTEGER NOT NULL, body BLOB, fetched INTEGER NOT NULL,
                 expires INTEGER NOT NULL);
+             CREATE TABLE IF NOT EXISTS article_meta (
+                url TEXT PRIMARY KEY, fetched INTEGER NOT NULL, error TEXT, title TEXT, author TEXT,
+                published INTEGER, image TEXT, read_time INTEGER,
+                read_time_estimated INTEGER NOT NULL DEFAULT 0, word_count INTEGER) WITHOUT ROWID;
              CREATE TABLE IF NOT EXISTS feed_state (
                 feed TEXT PRIMARY KEY, render_key TEXT, dirty INTEGER NOT NULL DEFAULT 0,
                 failures INTEGER NOT NULL DEFAULT 0, last_error TEXT, last_ok INTEGER, last_failure INTEGER);
@@ -553,6 +618,7 @@ mod tests {
             first_seen: ts(published),
             last_seen: ts(published),
             position: 0,
+            read_time_estimated: false,
         }
     }
 
@@ -593,6 +659,31 @@ mod tests {
             .expect("ids");
         assert_eq!(got.len(), 1);
         assert!(s.integrity_problems().expect("check").is_empty());
+    }
+
+    #[test]
+    fn article_records_round_trip() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let s = Store::open(&dir.path().join("s.db"), false).expect("open");
+        assert_eq!(s.article("https://e/a").expect("read"), None);
+        let rec = ArticleRecord {
+            fetched: ts(100),
+            author: Some("Ann".into()),
+            published: Some(ts(50)),
+            read_time: Some(5),
+            read_time_estimated: true,
+            word_count: Some(1100),
+            ..ArticleRecord::default()
+        };
+        s.save_article("https://e/a", &rec).expect("save");
+        assert_eq!(s.article("https://e/a").expect("read"), Some(rec));
+        let failed = ArticleRecord {
+            fetched: ts(200),
+            error: Some("HTTP 404".into()),
+            ..ArticleRecord::default()
+        };
+        s.save_article("https://e/a", &failed).expect("save");
+        assert_eq!(s.article("https://e/a").expect("read"), Some(failed));
     }
 
     #[test]

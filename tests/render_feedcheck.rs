@@ -106,6 +106,7 @@ fn item(n: usize) -> Item {
         },
         first_seen: published,
         position: 0,
+        read_time_estimated: false,
         last_seen: published,
     }
 }

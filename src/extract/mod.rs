@@ -1,5 +1,8 @@
 //! Extraction: (html, page url, rules) -> cards. Pure functions only.
 
 pub mod date;
+pub mod detect;
 pub mod fields;
+pub mod page;
 pub mod select;
+pub mod structured;

@@ -264,8 +264,19 @@ pub fn document_base(doc: &Html, page_url: &Url, base_url: Option<&Url>) -> Url 
 
 /// Extracts every card the rules find in `doc`.
 pub fn extract_cards(doc: &Html, rules: &CardRules, ctx: &PageContext<'_>) -> Extraction {
+    extract_card_elements(doc, rules, ctx).0
+}
+
+/// [`extract_cards`], plus the element each card came from (same order as the cards), for
+/// later steps that read more from the card (dates in its text).
+pub fn extract_card_elements<'a>(
+    doc: &'a Html,
+    rules: &CardRules,
+    ctx: &PageContext<'_>,
+) -> (Extraction, Vec<ElementRef<'a>>) {
     let base = document_base(doc, ctx.page_url, ctx.base_url);
     let mut out = Extraction::default();
+    let mut elements = Vec::new();
     let mut seen = HashSet::new();
     for (index, card_el) in doc.select(&rules.card).enumerate() {
         out.matched += 1;
@@ -277,6 +288,7 @@ pub fn extract_cards(doc: &Html, rules: &CardRules, ctx: &PageContext<'_>) -> Ex
         };
         if seen.insert(canon::canonical(&card.link)) {
             out.cards.push(card);
+            elements.push(card_el);
         }
     }
     if out.matched > ctx.max_cards && out.cards.len() >= ctx.max_cards {
@@ -285,7 +297,24 @@ pub fn extract_cards(doc: &Html, rules: &CardRules, ctx: &PageContext<'_>) -> Ex
             kept: ctx.max_cards,
         });
     }
-    out
+    (out, elements)
+}
+
+/// The link a card element gives under `rules`: the `link` selector, else the title's link,
+/// else the card's own.
+pub fn card_link(el: ElementRef<'_>, rules: &CardRules, base: &Url) -> Option<Url> {
+    let href = match &rules.link {
+        Some(sel) => sel.first(el).and_then(|l| match sel.attr() {
+            Some(a) => l.value().attr(a),
+            None => href_near(l, el),
+        }),
+        None => rules
+            .title
+            .first(el)
+            .and_then(|t| href_near(t, el))
+            .or_else(|| href_near(el, el)),
+    };
+    href.and_then(|h| canon::resolve(base, h))
 }
 
 fn extract_card(
@@ -301,16 +330,7 @@ fn extract_card(
         warnings.push(Warning::NoTitle { index });
         return None;
     };
-    let href = match &rules.link {
-        Some(sel) => sel.first(el).and_then(|l| match sel.attr() {
-            Some(a) => l.value().attr(a),
-            None => href_near(l, el),
-        }),
-        None => title_el
-            .and_then(|t| href_near(t, el))
-            .or_else(|| href_near(el, el)),
-    };
-    let Some(link) = href.and_then(|h| canon::resolve(base, h)) else {
+    let Some(link) = card_link(el, rules, base) else {
         warnings.push(Warning::NoLink { index, title });
         return None;
     };

@@ -54,6 +54,9 @@ struct Author {
 #[derive(Serialize)]
 struct Extension {
     read_time_minutes: u32,
+    /// Present (true) when the minutes are estimated from the article's word count.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    read_time_estimated: bool,
 }
 
 pub(super) fn render(meta: &FeedMeta, items: &[Item]) -> Vec<u8> {
@@ -91,6 +94,7 @@ fn item(entry: &Entry<'_>) -> JsonItem {
         tags: entry.categories.iter().map(|c| c.to_string()).collect(),
         scifeed: entry.read_time.map(|minutes| Extension {
             read_time_minutes: minutes,
+            read_time_estimated: entry.read_time_estimated,
         }),
     }
 }
@@ -148,6 +152,20 @@ mod tests {
                 "date_published": "2026-11-26T17:58:27Z"
             })
         );
+    }
+
+    #[test]
+    fn estimated_read_time_is_marked() {
+        let mut it = sample(1);
+        it.read_time = Some(6);
+        it.read_time_estimated = true;
+        let feed = read(&render(Format::Json, &meta(), &[it]));
+        assert_eq!(
+            feed["items"][0]["_scifeed"],
+            json!({"read_time_minutes": 6, "read_time_estimated": true})
+        );
+        let html = feed["items"][0]["content_html"].as_str().expect("html");
+        assert!(html.contains("<p>about 6 min read</p>"), "{html}");
     }
 
     #[test]

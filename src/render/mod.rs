@@ -86,6 +86,7 @@ struct Entry<'a> {
     image: Option<Cow<'a, str>>,
     categories: Vec<Cow<'a, str>>,
     read_time: Option<u32>,
+    read_time_estimated: bool,
     published: DateTime<Utc>,
     updated: DateTime<Utc>,
 }
@@ -105,6 +106,7 @@ impl<'a> Entry<'a> {
                 .filter_map(|c| non_blank(Some(c)))
                 .collect(),
             read_time: item.read_time,
+            read_time_estimated: item.read_time_estimated,
             published: item.published.trunc_subsecs(0),
             updated: item.updated.trunc_subsecs(0),
         }
@@ -124,7 +126,13 @@ impl<'a> Entry<'a> {
             html.push_str(&format!("<p>{}</p>", escape_html(teaser, false)));
         }
         if let Some(minutes) = self.read_time {
-            html.push_str(&format!("<p>{minutes} min read</p>"));
+            // An estimate from the word count says so; a stated time is given as stated.
+            let about = if self.read_time_estimated {
+                "about "
+            } else {
+                ""
+            };
+            html.push_str(&format!("<p>{about}{minutes} min read</p>"));
         }
         html
     }
@@ -196,6 +204,7 @@ pub(crate) mod testdata {
             updated: date,
             first_seen: date,
             position: 0,
+            read_time_estimated: false,
             last_seen: date,
         }
     }
