@@ -13,11 +13,13 @@ use std::time::Instant;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use futures_util::StreamExt;
-use scraper::Html;
 use url::Url;
 
+use crate::extract::clamp;
 use crate::extract::date::DateContext;
+use crate::extract::parse::{self, TooComplex};
 use crate::extract::select::{self, Extraction, PageContext};
+use crate::failpoint;
 use crate::feed::{Config, FeedSpec, Settings};
 use crate::fetch::{FetchError, Fetched, Fetcher, Page};
 use crate::merge;
@@ -25,6 +27,7 @@ use crate::model::FeedMeta;
 use crate::output;
 use crate::render;
 use crate::report::{FeedOutcome, FeedStatus, RunReport};
+use crate::shutdown::Shutdown;
 use crate::store::{Store, StoreError, Validators};
 
 /// Options of one `scifeed run`.
@@ -38,6 +41,8 @@ pub struct RunOptions {
     pub now: Option<DateTime<Utc>>,
     /// Show a progress bar (only sensible on a terminal).
     pub progress: bool,
+    /// Stop gracefully on SIGINT/SIGTERM (installs process-wide handlers; the CLI sets it).
+    pub signals: bool,
 }
 
 /// Errors that stop the whole run (exit code 2).
@@ -85,6 +90,8 @@ pub enum FeedError {
     },
     #[error("feed has no selectors (auto-detection is not available yet)")]
     NoRules,
+    #[error("{url}: page {reason}; refusing to extract from it")]
+    TooComplex { url: String, reason: TooComplex },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -94,6 +101,7 @@ struct RunCtx {
     store: Mutex<Store>,
     fetcher: Fetcher,
     now: DateTime<Utc>,
+    shutdown: Shutdown,
 }
 
 impl RunCtx {
@@ -131,11 +139,18 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunReport, RunErr
     output::remove_stale_temps(&settings.output_dir);
     let fetcher = Fetcher::new(&settings.user_agent, &settings.crawl)?;
     let now = opts.now.unwrap_or_else(Utc::now).trunc_subsecs(0);
+    let shutdown = Shutdown::default();
+    if opts.signals
+        && let Err(e) = shutdown.listen()
+    {
+        tracing::warn!("cannot install signal handlers: {e}");
+    }
     let ctx = Arc::new(RunCtx {
         settings,
         store: Mutex::new(store),
         fetcher,
         now,
+        shutdown,
     });
     let bar = progress_bar(opts.progress, feeds.len());
     let concurrency = ctx.settings.crawl.concurrency;
@@ -144,6 +159,10 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunReport, RunErr
             let ctx = Arc::clone(&ctx);
             let bar = bar.clone();
             async move {
+                if ctx.shutdown.signal().is_some() {
+                    // Stopping: feeds not started yet stay as they are ("not run").
+                    return FeedOutcome::new(&feed.id, feed.url.as_str());
+                }
                 let out = process_feed(ctx, feed).await;
                 if let Some(b) = &bar {
                     b.set_message(out.id.clone());
@@ -159,7 +178,10 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunReport, RunErr
         b.finish_and_clear();
     }
     outcomes.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(RunReport { outcomes })
+    Ok(RunReport {
+        outcomes,
+        interrupted: ctx.shutdown.signal(),
+    })
 }
 
 fn progress_bar(enabled: bool, len: usize) -> Option<indicatif::ProgressBar> {
@@ -207,7 +229,11 @@ async fn fetch_and_update(
     let files_stale = state.dirty
         || state.render_key.as_deref() != Some(render_key.as_str())
         || outputs(&ctx.settings, feed).iter().any(|p| !p.exists());
-    let fetched = ctx.fetcher.fetch(&feed.url, &validators).await?;
+    let fetched = tokio::select! {
+        fetched = ctx.fetcher.fetch(&feed.url, &validators) => fetched?,
+        // A fetch changes nothing, so abandoning it on shutdown is safe.
+        () = ctx.shutdown.grace_over() => return Ok(FeedStatus::Pending),
+    };
     let page = match fetched {
         Fetched::NotModified => {
             outcome.http_status = Some(304);
@@ -217,6 +243,7 @@ async fn fetch_and_update(
         Fetched::Page(p) => p,
     };
     outcome.http_status = Some(page.status);
+    failpoint::hit("after-fetch", &feed.id);
     let body_hash = format!("{:032x}", xxhash_rust::xxh3::xxh3_128(&page.body));
     let new_validators = Validators {
         etag: page.etag.clone(),
@@ -264,7 +291,10 @@ fn update_from_page(
     let rules = feed.rules.as_ref().ok_or(FeedError::NoRules)?;
     let text = crate::decode::decode(&page.body, page.content_type.as_deref());
     let extraction = {
-        let doc = Html::parse_document(&text);
+        let doc = parse::parse_document(&text).map_err(|reason| FeedError::TooComplex {
+            url: page.url.to_string(),
+            reason,
+        })?;
         let pctx = PageContext {
             page_url: &page.url,
             base_url: feed.base_url.as_ref(),
@@ -282,7 +312,11 @@ fn update_from_page(
         matched,
         warnings,
     } = extraction;
-    let warnings: Vec<String> = warnings.iter().map(ToString::to_string).collect();
+    let mut warnings: Vec<String> = warnings.iter().map(ToString::to_string).collect();
+    let cards: Vec<_> = cards
+        .into_iter()
+        .filter_map(|c| clamp::clamp_card(c).map_err(|w| warnings.push(w)).ok())
+        .collect();
     if matched == 0 {
         return Err(FeedError::NoCards {
             url: page.url.to_string(),
@@ -306,6 +340,10 @@ fn update_from_page(
     let known = store.items_by_ids(&feed.id, &ids)?;
     let merged = merge::merge(&known, &cards, ctx.now);
     let top = store.top_items(&feed.id, feed.max_items)?;
+    failpoint::hit("before-commit", &feed.id);
+    // The store commits before the files are written: a crash in between leaves the feed
+    // dirty, and the next run re-renders it from the store. Files first would let a crash
+    // re-date items already emitted (the re-merge would stamp a new first-seen time).
     store.commit_feed(
         &feed.id,
         &merged.upserts,
@@ -314,11 +352,13 @@ fn update_from_page(
         ctx.now,
     )?;
     drop(store);
+    failpoint::hit("after-commit", &feed.id);
     let items = merge::select_for_output(top, &merged.upserts, feed.max_items);
     let mut written = 0;
     if merged.changed() || files_stale {
         written = write_outputs(ctx, feed, &items)?;
         ctx.store().mark_written(&feed.id, render_key)?;
+        failpoint::hit("after-mark", &feed.id);
     }
     let store = ctx.store();
     store.prune(&feed.id, feed.max_items, ctx.settings.keep_days, ctx.now)?;
@@ -418,6 +458,12 @@ fn write_outputs(
         })? {
             written += 1;
         }
+        failpoint::hit(
+            "after-write",
+            path.file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default(),
+        );
     }
     Ok(written)
 }
@@ -450,7 +496,9 @@ pub fn diagnose_empty(html: &str) -> Option<&'static str> {
 }
 
 fn visible_text_len(html: &str) -> usize {
-    let doc = Html::parse_document(html);
+    let Ok(doc) = parse::parse_document(html) else {
+        return 0;
+    };
     let Some(body) = doc
         .select(&scraper::Selector::parse("body").expect("static selector"))
         .next()

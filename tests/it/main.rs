@@ -3,9 +3,16 @@
 //! on 127.0.0.1.
 
 mod cli;
+mod crash;
 mod history;
+mod hostile;
 mod http;
+mod lock;
+mod proc;
+mod safe_output;
 mod server;
+mod signals;
+mod store_cmd;
 
 use std::path::{Path, PathBuf};
 
