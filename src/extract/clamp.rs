@@ -8,6 +8,7 @@
 
 use url::Url;
 
+use crate::canon;
 use crate::model::Card;
 
 /// Longest title kept, in characters.
@@ -56,7 +57,7 @@ pub fn clamp_card(mut card: Card) -> Result<Card, String> {
 }
 
 fn is_web(url: &Url) -> bool {
-    matches!(url.scheme(), "http" | "https") && url.host().is_some()
+    canon::is_web(url) && url.host().is_some()
 }
 
 /// Cuts `s` to at most `max` characters, ending with an ellipsis when cut.

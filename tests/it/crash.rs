@@ -10,11 +10,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
+use crate::proc::{spawn_run, store_intact};
 use crate::{Sandbox, card_html, page_with};
 
 const FEEDS: [&str; 3] = ["alpha", "beta", "gamma"];
@@ -26,22 +26,8 @@ const T2: &str = "2026-11-26T11:00:00Z";
 /// id -> emitted date, per feed.
 type Emitted = BTreeMap<String, BTreeMap<String, DateTime<Utc>>>;
 
-/// The binary as a plain process (assert_cmd cannot kill).
-fn command(sb: &Sandbox, now: &str) -> Command {
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("scifeed"));
-    cmd.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .args(["-q", "run", "-c"])
-        .arg(sb.path("scifeed.toml"))
-        .args(["--now", now])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
-    cmd
-}
-
 fn run_ok(sb: &Sandbox, now: &str) {
-    let status = command(sb, now).status().expect("run");
-    assert!(status.success(), "run at {now} failed: {status}");
+    sb.run(&["--now", now]).success();
 }
 
 /// Version 1 of a feed's page: dated demo cards and undated cards; version 2 adds undated
@@ -173,15 +159,6 @@ fn check_files(sb: &Sandbox, emitted: &mut Emitted, context: &str) -> usize {
     files
 }
 
-fn check_store(sb: &Sandbox, context: &str) -> rusqlite::Connection {
-    let conn = rusqlite::Connection::open(sb.path("state.db")).expect("open store");
-    let verdict: String = conn
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .expect("integrity_check");
-    assert_eq!(verdict, "ok", "{context}: store integrity");
-    conn
-}
-
 fn feed_bytes(sb: &Sandbox, feed: &str) -> Vec<Vec<u8>> {
     FORMATS
         .iter()
@@ -196,21 +173,6 @@ fn temp_files(sb: &Sandbox) -> Vec<String> {
         .map(|e| e.file_name().to_string_lossy().to_string())
         .filter(|n| n.ends_with(".tmp"))
         .collect()
-}
-
-/// Waits for `child` at most `limit`, killing it after that.
-fn wait_bounded(child: &mut Child, limit: Duration) -> ExitStatus {
-    let started = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            return status;
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            panic!("run did not end within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
 }
 
 /// How a run is brought down.
@@ -242,23 +204,26 @@ fn crash_case(
 ) {
     let sb = from_template(template);
     let ctx = format!("{kill:?}");
-    let mut cmd = command(&sb, T1);
-    if let Kill::At(point) = kill {
-        cmd.env("SCIFEED_FAILPOINT", point);
-    }
-    let mut child = cmd.spawn().expect("spawn");
+    let env: Vec<(&str, &str)> = match kill {
+        Kill::At(point) => vec![("SCIFEED_FAILPOINT", point.as_str())],
+        Kill::After(_) => vec![],
+    };
+    let mut run = spawn_run(&sb, &["--now", T1], &env);
     match kill {
         Kill::After(delay) => {
             std::thread::sleep(*delay);
-            if child.try_wait().expect("try_wait").is_none() {
+            if run.child.try_wait().expect("try_wait").is_none() {
                 tally.killed_mid_run += 1;
-                let _ = child.kill();
+                let _ = run.child.kill();
             }
-            let _ = wait_bounded(&mut child, Duration::from_secs(30));
+            run.wait(Duration::from_secs(30));
         }
         Kill::At(_) => {
-            let status = wait_bounded(&mut child, Duration::from_secs(30));
-            assert!(!status.success(), "{ctx}: the failpoint was never reached");
+            let done = run.wait(Duration::from_secs(30));
+            assert!(
+                !done.status.success(),
+                "{ctx}: the failpoint was never reached"
+            );
             tally.killed_mid_run += 1;
         }
     }
@@ -267,7 +232,7 @@ fn crash_case(
     // Right after the kill: complete files, a consistent store, no date moved.
     let mut emitted = baseline.clone();
     tally.files_checked += check_files(&sb, &mut emitted, &format!("{ctx} after kill"));
-    let conn = check_store(&sb, &format!("{ctx} after kill"));
+    let conn = store_intact(&sb);
     for feed in FEEDS {
         let first_seen_t1: i64 = conn
             .query_row(
@@ -283,7 +248,7 @@ fn crash_case(
     // One more run repairs everything.
     run_ok(&sb, T2);
     tally.files_checked += check_files(&sb, &mut emitted, &format!("{ctx} after recovery"));
-    let conn = check_store(&sb, &format!("{ctx} after recovery"));
+    let conn = store_intact(&sb);
     let dirty: i64 = conn
         .query_row(
             "SELECT count(*) FROM feed_state WHERE dirty != 0",

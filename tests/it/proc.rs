@@ -97,11 +97,18 @@ pub fn wait_until(limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
     }
 }
 
-/// Runs `PRAGMA integrity_check` on the sandbox's store.
-pub fn store_intact(sb: &Sandbox) {
+/// Asserts that the sandbox's store passes `PRAGMA integrity_check`; returns a connection
+/// for further queries.
+pub fn store_intact(sb: &Sandbox) -> rusqlite::Connection {
     let conn = rusqlite::Connection::open(sb.path("state.db")).expect("open store");
     let verdict: String = conn
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .expect("integrity_check");
-    assert_eq!(verdict, "ok");
+    assert_eq!(
+        verdict,
+        "ok",
+        "store integrity in {}",
+        sb.dir.path().display()
+    );
+    conn
 }
