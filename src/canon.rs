@@ -32,7 +32,8 @@ pub fn resolve(base: &Url, href: &str) -> Option<Url> {
     (is_web(&url) && url.host().is_some()).then_some(url)
 }
 
-fn is_web(url: &Url) -> bool {
+/// Whether `url` is http(s), the only schemes scifeed follows or links to.
+pub fn is_web(url: &Url) -> bool {
     matches!(url.scheme(), "http" | "https")
 }
 

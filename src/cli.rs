@@ -29,6 +29,31 @@ pub enum Command {
     Discover(DiscoverArgs),
     /// Fetch a feed's page as `run` does and show what each selector finds (writes nothing).
     Preview(PreviewArgs),
+    /// Check or repair the state store (the SQLite history).
+    #[command(subcommand)]
+    Store(StoreCommand),
+}
+
+/// `scifeed store ...`.
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Integrity check, schema version, items per feed; exit 1 when damaged.
+    Check(StoreArgs),
+    /// Rebuild a damaged store from its readable rows, keeping the original as a backup.
+    Repair(StoreArgs),
+}
+
+/// Which store `scifeed store` works on.
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// The state file (default: the config's `state`).
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// If a run holds the state, wait for it instead of exiting.
+    #[arg(long)]
+    pub wait: bool,
 }
 
 /// Arguments of `scifeed discover`.

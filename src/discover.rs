@@ -177,7 +177,9 @@ pub struct DiscoverOptions<'a> {
 
 /// Runs detection on a page and builds the report. Pure.
 pub fn discover(html: &str, page_url: &Url, opts: &DiscoverOptions<'_>) -> Discovery {
-    let doc = Html::parse_document(html);
+    // A page too deep or too big to parse safely has no candidates.
+    let doc =
+        crate::extract::parse::parse_document(html).unwrap_or_else(|_| Html::parse_document(""));
     let base = select::document_base(&doc, page_url, opts.base_url);
     let date = DateContext {
         format: None,
@@ -446,7 +448,9 @@ pub fn preview(
     page_url: &Url,
     opts: &PreviewOptions<'_>,
 ) -> Result<Preview, NoListing> {
-    let doc = Html::parse_document(html);
+    let doc = crate::extract::parse::parse_document(html).map_err(|reason| NoListing {
+        reason: format!("page {reason}"),
+    })?;
     let ctx = PageContext {
         page_url,
         base_url: opts.base_url,

@@ -1,15 +1,17 @@
 //! The `scifeed` binary: parse the command line, call the library, print the whole error
-//! chain, map the outcome to an exit code (0 ok, 1 some feeds failed, 2 config/usage/fatal).
+//! chain, map the outcome to an exit code (0 ok, 1 some feeds failed or the store is
+//! damaged, 2 config/usage/fatal, 130/143 stopped by SIGINT/SIGTERM).
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Parser;
-use scifeed::cli::{Cli, Command, DiscoverArgs, PreviewArgs};
+use scifeed::cli::{Cli, Command, DiscoverArgs, PreviewArgs, StoreArgs, StoreCommand};
 use scifeed::config::{self, Overrides};
 use scifeed::discover;
 use scifeed::pipeline::{self, RunOptions};
+use scifeed::store_health;
 use url::Url;
 
 fn main() -> ExitCode {
@@ -47,6 +49,7 @@ fn real_main(cli: &Cli) -> anyhow::Result<u8> {
                 only: args.feeds.clone(),
                 now: args.now,
                 progress: !cli.quiet && std::io::stderr().is_terminal(),
+                signals: true,
             };
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -65,6 +68,27 @@ fn real_main(cli: &Cli) -> anyhow::Result<u8> {
         }
         Command::Discover(args) => discover_cmd(args),
         Command::Preview(args) => preview_cmd(args),
+        Command::Store(StoreCommand::Check(args)) => {
+            let health = store_health::check(&state_path(args)?, args.wait)?;
+            print!("{}", health.report());
+            Ok(if health.ok() { 0 } else { 1 })
+        }
+        Command::Store(StoreCommand::Repair(args)) => {
+            let path = state_path(args)?;
+            let repair = store_health::repair(&path, args.wait)?;
+            print!("{}", repair.report(&path));
+            Ok(0)
+        }
+    }
+}
+
+/// `--state`, else the config's `state`.
+fn state_path(args: &StoreArgs) -> anyhow::Result<std::path::PathBuf> {
+    match &args.state {
+        Some(p) => Ok(p.clone()),
+        None => Ok(config::load(&args.config.config, &Overrides::default())?
+            .settings
+            .state),
     }
 }
 

@@ -5,7 +5,7 @@
 //! without a page date get their first-seen time, staggered by page position so that readers
 //! sorting newest first keep the page's order.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -30,12 +30,18 @@ impl MergeOutcome {
     }
 }
 
-/// Merges `cards` (page order) into `known` (stored items by id).
+/// Merges `cards` (page order) into `known` (stored items by id). A card whose id came
+/// earlier on the page is skipped: the first one stands for the article, whichever
+/// extractor produced the cards.
 pub fn merge(known: &HashMap<String, Item>, cards: &[Card], now: DateTime<Utc>) -> MergeOutcome {
     let mut out = MergeOutcome::default();
     let mut undated_new = 0i64;
+    let mut seen = HashSet::with_capacity(cards.len());
     for (position, card) in cards.iter().enumerate() {
         let id = canon::canonical(&card.link);
+        if !seen.insert(id.clone()) {
+            continue;
+        }
         match known.get(&id) {
             Some(old) => {
                 let mut item = old.clone();
@@ -144,6 +150,10 @@ pub fn select_for_output(previous_top: Vec<Item>, upserts: &[Item], max: usize) 
 }
 
 #[cfg(test)]
+#[path = "merge_props.rs"]
+mod props;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use chrono::TimeZone;
@@ -238,6 +248,26 @@ mod tests {
         let mut expect = first.upserts[0].clone();
         expect.last_seen = t(60);
         assert_eq!(second.upserts, vec![expect]);
+    }
+
+    /// Found by the `no_id_is_ever_duplicated` property: two cards with one canonical link
+    /// (say, a tracking-parameter variant) were stored twice and counted as two new items.
+    #[test]
+    fn duplicate_links_on_one_page_make_one_item() {
+        let mut dup = card("a?utm_source=x", "A again");
+        dup.link = Url::parse("https://ex.org/a?utm_source=x").expect("url");
+        let out = merge(
+            &HashMap::new(),
+            &[card("a", "A"), dup, card("b", "B")],
+            t(0),
+        );
+        assert_eq!(out.new, 2);
+        let titles: Vec<_> = out.upserts.iter().map(|i| i.title.as_str()).collect();
+        assert_eq!(titles, ["A", "B"]);
+        assert_eq!(
+            out.upserts[1].position, 2,
+            "position stays the page position"
+        );
     }
 
     #[test]

@@ -31,6 +31,7 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> io::Result<bool> {
         f.write_all(bytes)?;
         f.sync_all()?;
         drop(f);
+        crate::failpoint::hit("before-rename", &name.to_string_lossy());
         fs::rename(&tmp, path)?;
         File::open(dir)?.sync_all()
     })();

@@ -20,10 +20,13 @@ use scraper::Html;
 use url::Url;
 
 use crate::enrich;
+use crate::extract::clamp;
 use crate::extract::date::DateContext;
 use crate::extract::page::{self as page_extract, CardSource, PageExtraction};
+use crate::extract::parse::{self, TooComplex};
 use crate::extract::select::{self, Extraction, FieldSelector, PageContext};
 use crate::extract::structured;
+use crate::failpoint;
 use crate::feed::{Config, FeedSpec, Settings};
 use crate::fetch::gate::HostGates;
 use crate::fetch::robots::RobotsCache;
@@ -33,6 +36,7 @@ use crate::model::{ArticleRecord, Card, FeedMeta, Item};
 use crate::output;
 use crate::render;
 use crate::report::{FeedOutcome, FeedStatus, RunReport};
+use crate::shutdown::Shutdown;
 use crate::store::{Store, StoreError, Validators};
 
 /// Options of one `scifeed run`.
@@ -46,6 +50,8 @@ pub struct RunOptions {
     pub now: Option<DateTime<Utc>>,
     /// Show a progress bar (only sensible on a terminal).
     pub progress: bool,
+    /// Stop gracefully on SIGINT/SIGTERM (installs process-wide handlers; the CLI sets it).
+    pub signals: bool,
 }
 
 /// Errors that stop the whole run (exit code 2).
@@ -96,6 +102,8 @@ pub enum FeedError {
         url: String,
         source: page_extract::NoListing,
     },
+    #[error("{url}: page {reason}; refusing to extract from it")]
+    TooComplex { url: String, reason: TooComplex },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -105,6 +113,7 @@ struct RunCtx {
     store: Arc<Mutex<Store>>,
     fetcher: Fetcher,
     now: DateTime<Utc>,
+    shutdown: Shutdown,
 }
 
 impl RunCtx {
@@ -155,11 +164,18 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunReport, RunErr
         robots_cache,
         now,
     )?;
+    let shutdown = Shutdown::default();
+    if opts.signals
+        && let Err(e) = shutdown.listen()
+    {
+        tracing::warn!("cannot install signal handlers: {e}");
+    }
     let ctx = Arc::new(RunCtx {
         settings,
         store,
         fetcher,
         now,
+        shutdown,
     });
     let started = Instant::now();
     let bar = progress_bar(opts.progress, feeds.len());
@@ -173,6 +189,10 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunReport, RunErr
                     Work::Robots(url) => {
                         ctx.fetcher.warm_up(&url).await;
                         None
+                    }
+                    Work::Feed(feed) if ctx.shutdown.signal().is_some() => {
+                        // Stopping: feeds not started yet stay as they are ("not run").
+                        Some(FeedOutcome::new(&feed.id, feed.url.as_str()))
                     }
                     Work::Feed(feed) => {
                         let out = process_feed(ctx, feed).await;
@@ -199,7 +219,10 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunReport, RunErr
         started.elapsed().as_secs_f64()
     );
     outcomes.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(RunReport { outcomes })
+    Ok(RunReport {
+        outcomes,
+        interrupted: ctx.shutdown.signal(),
+    })
 }
 
 /// One unit of work for the run's single `buffer_unordered`.
@@ -327,7 +350,11 @@ async fn fetch_and_update(
     let files_stale = state.dirty
         || state.render_key.as_deref() != Some(render_key.as_str())
         || outputs(&ctx.settings, feed).iter().any(|p| !p.exists());
-    let fetched = ctx.fetcher.fetch(&feed.url, &validators).await?;
+    let fetched = tokio::select! {
+        fetched = ctx.fetcher.fetch(&feed.url, &validators) => fetched?,
+        // A fetch changes nothing, so abandoning it on shutdown is safe.
+        () = ctx.shutdown.grace_over() => return Ok(FeedStatus::Pending),
+    };
     let page = match fetched {
         Fetched::NotModified => {
             outcome.http_status = Some(304);
@@ -339,6 +366,7 @@ async fn fetch_and_update(
         Fetched::Page(p) => p,
     };
     outcome.http_status = Some(page.status);
+    failpoint::hit("after-fetch", &feed.id);
     let body_hash = format!("{:032x}", xxhash_rust::xxh3::xxh3_128(&page.body));
     let new_validators = Validators {
         etag: page.etag.clone(),
@@ -482,7 +510,7 @@ fn enrich_items(ctx: &RunCtx, feed: &FeedSpec, merged: &mut merge::MergeOutcome)
         };
         let record = match cached {
             Some(rec) if !enrich::stale(&rec, ctx.now) => rec,
-            _ if budget == 0 => continue,
+            _ if budget == 0 || ctx.shutdown.signal().is_some() => continue,
             _ => {
                 budget -= 1;
                 fetched += 1;
@@ -517,13 +545,21 @@ async fn fetch_article(ctx: &RunCtx, feed: &FeedSpec, item: &Item) -> ArticleRec
     let Ok(url) = Url::parse(&item.link) else {
         return failed("not a URL".into());
     };
-    let page = match ctx.fetcher.fetch(&url, &Validators::default()).await {
+    let none = Validators::default();
+    let fetched = tokio::select! {
+        fetched = ctx.fetcher.fetch(&url, &none) => fetched,
+        () = ctx.shutdown.grace_over() => return failed("interrupted by a signal".into()),
+    };
+    let page = match fetched {
         Ok(Fetched::Page(p)) => p,
         Ok(Fetched::NotModified) => return failed("unexpected 304".into()),
         Err(e) => return failed(e.to_string()),
     };
     let text = crate::decode::decode(&page.body, page.content_type.as_deref());
-    let doc = Html::parse_document(&text);
+    let doc = match parse::parse_document(&text) {
+        Ok(doc) => doc,
+        Err(reason) => return failed(format!("page {reason}")),
+    };
     let date = DateContext {
         format: None,
         tz: feed.timezone,
@@ -567,7 +603,13 @@ async fn follow_pages(
             break;
         }
         page_no += 1;
-        let page = match ctx.fetcher.fetch(&url, &Validators::default()).await {
+        let none = Validators::default();
+        let fetched = tokio::select! {
+            fetched = ctx.fetcher.fetch(&url, &none) => fetched,
+            // Keep what the earlier pages gave; the next run paginates again.
+            () = ctx.shutdown.grace_over() => return Ok((cards, warnings, false)),
+        };
+        let page = match fetched {
             Ok(Fetched::Page(p)) => p,
             // Cannot happen without validators; nothing new either way.
             Ok(Fetched::NotModified) => break,
@@ -633,7 +675,10 @@ async fn extract_blocking(
 fn extract_page(ctx: &RunCtx, feed: &FeedSpec, page: Page) -> Result<PageCards, FeedError> {
     let text = crate::decode::decode(&page.body, page.content_type.as_deref());
     let (found, next) = {
-        let doc = Html::parse_document(&text);
+        let doc = parse::parse_document(&text).map_err(|reason| FeedError::TooComplex {
+            url: page.url.to_string(),
+            reason,
+        })?;
         let pctx = PageContext {
             page_url: &page.url,
             base_url: feed.base_url.as_ref(),
@@ -670,6 +715,13 @@ fn extract_page(ctx: &RunCtx, feed: &FeedSpec, page: Page) -> Result<PageCards, 
             },
         ..
     } = found;
+    let mut warnings: Vec<String> = warnings.iter().map(ToString::to_string).collect();
+    // Hostile pages: over-long fields are cut and non-http(s) links dropped, whichever way
+    // the cards were found.
+    let cards: Vec<Card> = cards
+        .into_iter()
+        .filter_map(|c| clamp::clamp_card(c).map_err(|w| warnings.push(w)).ok())
+        .collect();
     let ids: Vec<String> = cards
         .iter()
         .map(|c| crate::canon::canonical(&c.link))
@@ -690,7 +742,7 @@ fn extract_page(ctx: &RunCtx, feed: &FeedSpec, page: Page) -> Result<PageCards, 
         known,
         matched,
         card_source,
-        warnings: warnings.iter().map(ToString::to_string).collect(),
+        warnings,
         next,
     })
 }
@@ -767,6 +819,10 @@ fn commit_and_write(
         .count();
     let mut store = ctx.store();
     let top = store.top_items(&feed.id, feed.max_items)?;
+    failpoint::hit("before-commit", &feed.id);
+    // The store commits before the files are written: a crash in between leaves the feed
+    // dirty, and the next run re-renders it from the store. Files first would let a crash
+    // re-date items already emitted (the re-merge would stamp a new first-seen time).
     store.commit_feed(
         &feed.id,
         &merged.upserts,
@@ -775,11 +831,13 @@ fn commit_and_write(
         ctx.now,
     )?;
     drop(store);
+    failpoint::hit("after-commit", &feed.id);
     let items = merge::select_for_output(top, &merged.upserts, feed.max_items);
     let mut written = 0;
     if merged.changed() || files_stale {
         written = write_outputs(ctx, feed, &items)?;
         ctx.store().mark_written(&feed.id, render_key)?;
+        failpoint::hit("after-mark", &feed.id);
     }
     let store = ctx.store();
     store.prune(&feed.id, feed.max_items, ctx.settings.keep_days, ctx.now)?;
@@ -890,6 +948,12 @@ fn write_outputs(
         })? {
             written += 1;
         }
+        failpoint::hit(
+            "after-write",
+            path.file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default(),
+        );
     }
     Ok(written)
 }
@@ -918,7 +982,9 @@ pub fn diagnose_empty(html: &str) -> Option<&'static str> {
 }
 
 fn visible_text_len(html: &str) -> usize {
-    let doc = Html::parse_document(html);
+    let Ok(doc) = parse::parse_document(html) else {
+        return 0;
+    };
     let Some(body) = doc
         .select(&scraper::Selector::parse("body").expect("static selector"))
         .next()

@@ -65,6 +65,8 @@ impl FeedOutcome {
 #[derive(Debug, Clone, Default)]
 pub struct RunReport {
     pub outcomes: Vec<FeedOutcome>,
+    /// The signal that stopped the run early, if one did.
+    pub interrupted: Option<i32>,
 }
 
 impl RunReport {
@@ -73,9 +75,13 @@ impl RunReport {
         self.outcomes.iter().filter(|o| o.failed()).count()
     }
 
-    /// 0 when every feed succeeded, 1 when some failed.
+    /// 0 when every feed succeeded, 1 when some failed, 128 + the signal number (130 for
+    /// SIGINT, 143 for SIGTERM) when a signal stopped the run, as shells report it.
     pub fn exit_code(&self) -> i32 {
-        i32::from(self.failed() > 0)
+        match self.interrupted {
+            Some(signal) => 128 + signal,
+            None => i32::from(self.failed() > 0),
+        }
     }
 
     /// The end-of-run table: feed, status, new/updated/total items, share of this run's items
@@ -142,6 +148,18 @@ impl RunReport {
         }
         let ok = self.outcomes.len() - self.failed();
         let _ = writeln!(out, "{ok} ok, {} failed", self.failed());
+        if let Some(signal) = self.interrupted {
+            let not_run = self
+                .outcomes
+                .iter()
+                .filter(|o| o.status == FeedStatus::Pending)
+                .count();
+            let _ = writeln!(
+                out,
+                "interrupted by {}: {not_run} feed(s) not run; their files and history are as they were",
+                crate::shutdown::signal_name(signal)
+            );
+        }
         for o in &self.outcomes {
             if let FeedStatus::Failed(msg) = &o.status {
                 let _ = writeln!(out, "error: feed \"{}\": {msg}", o.id);
@@ -170,6 +188,7 @@ mod tests {
         b.status = FeedStatus::Failed("https://b/: HTTP 503".into());
         let r = RunReport {
             outcomes: vec![a.clone(), b],
+            interrupted: None,
         };
         assert_eq!(r.exit_code(), 1);
         let t = r.table();
@@ -188,6 +207,21 @@ mod tests {
         );
         assert_eq!(lines[3], "1 ok, 1 failed");
         assert_eq!(lines[4], "error: feed \"b\": https://b/: HTTP 503");
-        assert_eq!(RunReport { outcomes: vec![a] }.exit_code(), 0);
+        let ok = RunReport {
+            outcomes: vec![a.clone()],
+            interrupted: None,
+        };
+        assert_eq!(ok.exit_code(), 0);
+        let stopped = RunReport {
+            outcomes: vec![a, FeedOutcome::new("c", "https://c/")],
+            interrupted: Some(2),
+        };
+        assert_eq!(stopped.exit_code(), 130);
+        let t = stopped.table();
+        assert!(t.contains("c      not run"), "{t}");
+        assert!(
+            t.contains("interrupted by SIGINT: 1 feed(s) not run"),
+            "{t}"
+        );
     }
 }

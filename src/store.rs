@@ -16,7 +16,7 @@ use crate::model::{ArticleRecord, DateSource, Item};
 /// `PRAGMA application_id` of scifeed stores ("SCFD"): tells our file from a foreign one.
 const APPLICATION_ID: i64 = 0x5343_4644;
 /// Current schema version (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// Why the store cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -28,7 +28,7 @@ pub enum StoreError {
     )]
     Busy { path: PathBuf, lock: PathBuf },
     #[error(
-        "state file {} is not a usable scifeed store: {cause}\n    hint: run `scifeed store check`; move the file away to start a fresh history",
+        "state file {} is not a usable scifeed store: {cause}\n    hint: `scifeed store check` shows what is wrong, `scifeed store repair` salvages what it can; or move the file away to start a fresh history",
         path.display()
     )]
     Corrupt { path: PathBuf, cause: String },
@@ -109,33 +109,7 @@ fn lock_path(path: &Path) -> PathBuf {
 impl Store {
     /// Opens (creating if needed) and locks the store; `wait` blocks until another run ends.
     pub fn open(path: &Path, wait: bool) -> Result<Store, StoreError> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
-                path: dir.to_path_buf(),
-                source,
-            })?;
-        }
-        let lock = lock_path(path);
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock)
-            .map_err(|source| StoreError::Io {
-                path: lock.clone(),
-                source,
-            })?;
-        if wait {
-            file.lock().map_err(|source| StoreError::Io {
-                path: lock.clone(),
-                source,
-            })?;
-        } else if file.try_lock().is_err() {
-            return Err(StoreError::Busy {
-                path: path.to_path_buf(),
-                lock,
-            });
-        }
+        let file = lock(path, wait)?;
         let conn = Self::connect(path)?;
         Ok(Store {
             conn,
@@ -150,42 +124,107 @@ impl Store {
             cause: e.to_string(),
         };
         let conn = Connection::open(path).map_err(corrupt)?;
-        let app: i64 = conn
-            .query_row("PRAGMA application_id", [], |r| r.get(0))
-            .map_err(corrupt)?;
-        let version: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(corrupt)?;
-        let tables: i64 = conn
-            .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
-            .map_err(corrupt)?;
-        if app != APPLICATION_ID && (app != 0 || tables > 0) {
-            return Err(StoreError::Foreign {
-                path: path.to_path_buf(),
-                found: app,
-            });
-        }
-        if version > SCHEMA_VERSION {
-            return Err(StoreError::TooNew {
-                path: path.to_path_buf(),
-                found: version,
-            });
-        }
+        check_identity(&conn, path)?;
+        // FULL: a commit is on disk before the files written after it. With NORMAL, a power
+        // cut could roll back a commit whose files survived, and the next run would re-date
+        // the items those files already show.
         conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;",
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;",
         )
         .map_err(corrupt)?;
-        migrate(&conn, version).map_err(corrupt)?;
+        migrate(&conn, MIGRATIONS).map_err(corrupt)?;
         Ok(conn)
     }
 
     fn err(&self, source: rusqlite::Error) -> StoreError {
-        StoreError::Sqlite {
-            path: self.path.clone(),
-            source,
-        }
+        sqlite_error(&self.path, source)
     }
+}
 
+/// Takes the lock that keeps two runs (or a run and `store repair`) off one state file. The
+/// OS releases it when the process ends, however it ends, so a crash leaves no stale lock.
+pub fn lock(path: &Path, wait: bool) -> Result<File, StoreError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
+    let lock = lock_path(path);
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock)
+        .map_err(|source| StoreError::Io {
+            path: lock.clone(),
+            source,
+        })?;
+    if file.try_lock().is_ok() {
+        return Ok(file);
+    }
+    if !wait {
+        return Err(StoreError::Busy {
+            path: path.to_path_buf(),
+            lock,
+        });
+    }
+    tracing::warn!(
+        "another scifeed run is using {}; waiting for it to finish",
+        path.display()
+    );
+    file.lock()
+        .map_err(|source| StoreError::Io { path: lock, source })?;
+    Ok(file)
+}
+
+/// Refuses files that are not scifeed stores, or are from a newer scifeed.
+pub(crate) fn check_identity(conn: &Connection, path: &Path) -> Result<i64, StoreError> {
+    let corrupt = |e: rusqlite::Error| StoreError::Corrupt {
+        path: path.to_path_buf(),
+        cause: e.to_string(),
+    };
+    let app: i64 = conn
+        .query_row("PRAGMA application_id", [], |r| r.get(0))
+        .map_err(corrupt)?;
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(corrupt)?;
+    let tables: i64 = conn
+        .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+        .map_err(corrupt)?;
+    if app != APPLICATION_ID && (app != 0 || tables > 0) {
+        return Err(StoreError::Foreign {
+            path: path.to_path_buf(),
+            found: app,
+        });
+    }
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::TooNew {
+            path: path.to_path_buf(),
+            found: version,
+        });
+    }
+    Ok(version)
+}
+
+/// SQLite's "malformed" and "not a database" become [`StoreError::Corrupt`] with its
+/// recovery hint; anything else stays a plain SQLite error.
+pub(crate) fn sqlite_error(path: &Path, source: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode;
+    match source.sqlite_error_code() {
+        Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => StoreError::Corrupt {
+            path: path.to_path_buf(),
+            cause: source.to_string(),
+        },
+        _ => StoreError::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        },
+    }
+}
+
+impl Store {
     /// Stored items of `feed` among `ids`, in one query (a JSON array of ids expanded by
     /// `json_each`), so a page of 100 cards costs one round trip, not 100.
     pub fn items_by_ids(
@@ -290,10 +329,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let path = self.path.clone();
-        let err = |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
+        let err = |source| sqlite_error(&path, source);
         let tx = self.conn.transaction().map_err(err)?;
         {
             let mut up = tx
@@ -566,36 +602,53 @@ fn decode_categories(s: &str) -> Vec<String> {
     }
 }
 
-fn migrate(conn: &Connection, from: i64) -> rusqlite::Result<()> {
-    if from < 1 {
+/// Schema migrations: entry `i` takes a store from version `i` to `i + 1`. Append new
+/// steps, never edit shipped ones; the store tests open a fixture of every earlier version.
+pub(crate) const MIGRATIONS: &[&str] = &[
+    // 0 -> 1: the first schema (an empty or new file is version 0).
+    "CREATE TABLE IF NOT EXISTS items (
+        feed TEXT NOT NULL, id TEXT NOT NULL, link TEXT NOT NULL, title TEXT NOT NULL,
+        author TEXT, read_time INTEGER, teaser TEXT, image TEXT, categories TEXT NOT NULL DEFAULT '',
+        published INTEGER NOT NULL, date_source TEXT NOT NULL, updated INTEGER NOT NULL,
+        first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, position INTEGER NOT NULL DEFAULT 0,
+        read_time_estimated INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (feed, id)) WITHOUT ROWID;
+     CREATE INDEX IF NOT EXISTS items_by_date ON items (feed, published DESC, first_seen DESC, position, id);
+     CREATE TABLE IF NOT EXISTS http_cache (
+        url TEXT PRIMARY KEY, etag TEXT, last_modified TEXT, body_hash TEXT, fetched INTEGER);
+     CREATE TABLE IF NOT EXISTS robots (
+        origin TEXT PRIMARY KEY, status INTEGER NOT NULL, body BLOB, fetched INTEGER NOT NULL,
+        expires INTEGER NOT NULL);
+     CREATE TABLE IF NOT EXISTS article_meta (
+        url TEXT PRIMARY KEY, fetched INTEGER NOT NULL, error TEXT, title TEXT, author TEXT,
+        published INTEGER, image TEXT, read_time INTEGER,
+        read_time_estimated INTEGER NOT NULL DEFAULT 0, word_count INTEGER) WITHOUT ROWID;
+     CREATE TABLE IF NOT EXISTS feed_state (
+        feed TEXT PRIMARY KEY, render_key TEXT, dirty INTEGER NOT NULL DEFAULT 0,
+        failures INTEGER NOT NULL DEFAULT 0, last_error TEXT, last_ok INTEGER, last_failure INTEGER);",
+];
+
+/// Brings the store up to `steps.len()`, one transaction per step, so a failed step leaves
+/// the store at the version before it.
+pub(crate) fn migrate(conn: &Connection, steps: &[&str]) -> rusqlite::Result<()> {
+    loop {
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let Some(step) = usize::try_from(version).ok().and_then(|v| steps.get(v)) else {
+            return Ok(());
+        };
         conn.execute_batch(&format!(
-            "BEGIN;
-             CREATE TABLE IF NOT EXISTS items (
-                feed TEXT NOT NULL, id TEXT NOT NULL, link TEXT NOT NULL, title TEXT NOT NULL,
-                author TEXT, read_time INTEGER, teaser TEXT, image TEXT, categories TEXT NOT NULL DEFAULT '',
-                published INTEGER NOT NULL, date_source TEXT NOT NULL, updated INTEGER NOT NULL,
-                first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, position INTEGER NOT NULL DEFAULT 0,
-                read_time_estimated INTEGER NOT NULL DEFAULT 0,
-                PRIMARY KEY (feed, id)) WITHOUT ROWID;
-             CREATE INDEX IF NOT EXISTS items_by_date ON items (feed, published DESC, first_seen DESC, position, id);
-             CREATE TABLE IF NOT EXISTS http_cache (
-                url TEXT PRIMARY KEY, etag TEXT, last_modified TEXT, body_hash TEXT, fetched INTEGER);
-             CREATE TABLE IF NOT EXISTS robots (
-                origin TEXT PRIMARY KEY, status INTEGER NOT NULL, body BLOB, fetched INTEGER NOT NULL,
-                expires INTEGER NOT NULL);
-             CREATE TABLE IF NOT EXISTS article_meta (
-                url TEXT PRIMARY KEY, fetched INTEGER NOT NULL, error TEXT, title TEXT, author TEXT,
-                published INTEGER, image TEXT, read_time INTEGER,
-                read_time_estimated INTEGER NOT NULL DEFAULT 0, word_count INTEGER) WITHOUT ROWID;
-             CREATE TABLE IF NOT EXISTS feed_state (
-                feed TEXT PRIMARY KEY, render_key TEXT, dirty INTEGER NOT NULL DEFAULT 0,
-                failures INTEGER NOT NULL DEFAULT 0, last_error TEXT, last_ok INTEGER, last_failure INTEGER);
+            "BEGIN IMMEDIATE;
+             {step};
              PRAGMA application_id = {APPLICATION_ID};
-             PRAGMA user_version = 1;
-             COMMIT;"
-        ))?;
+             PRAGMA user_version = {};
+             COMMIT;",
+            version + 1
+        ))
+        .inspect_err(|_| {
+            // execute_batch stops at the failing statement; undo the open transaction.
+            let _ = conn.execute_batch("ROLLBACK");
+        })?;
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -662,31 +715,6 @@ mod tests {
     }
 
     #[test]
-    fn article_records_round_trip() {
-        let dir = tempfile::tempdir().expect("tmp");
-        let s = Store::open(&dir.path().join("s.db"), false).expect("open");
-        assert_eq!(s.article("https://e/a").expect("read"), None);
-        let rec = ArticleRecord {
-            fetched: ts(100),
-            author: Some("Ann".into()),
-            published: Some(ts(50)),
-            read_time: Some(5),
-            read_time_estimated: true,
-            word_count: Some(1100),
-            ..ArticleRecord::default()
-        };
-        s.save_article("https://e/a", &rec).expect("save");
-        assert_eq!(s.article("https://e/a").expect("read"), Some(rec));
-        let failed = ArticleRecord {
-            fetched: ts(200),
-            error: Some("HTTP 404".into()),
-            ..ArticleRecord::default()
-        };
-        s.save_article("https://e/a", &failed).expect("save");
-        assert_eq!(s.article("https://e/a").expect("read"), Some(failed));
-    }
-
-    #[test]
     fn second_open_is_refused_while_locked() {
         let dir = tempfile::tempdir().expect("tmp");
         let path = dir.path().join("s.db");
@@ -718,6 +746,131 @@ mod tests {
         drop(c);
         let err = Store::open(&foreign, false).expect_err("foreign");
         assert!(matches!(err, StoreError::Foreign { .. }), "{err}");
+    }
+
+    /// A store as each earlier scifeed version left it (`None`: an empty file), with data
+    /// where the schema has tables. Opening it must migrate it to the current version and
+    /// keep the data. When a migration is added, add a fixture of the version before it.
+    fn fixtures() -> Vec<(&'static str, i64, Option<String>)> {
+        vec![
+            ("empty file", 0, None),
+            (
+                "SQLite file without tables",
+                0,
+                Some("CREATE TABLE t (x); DROP TABLE t;".into()),
+            ),
+            (
+                "version 1 with items and feed state",
+                1,
+                Some(format!(
+                    "{}; PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = 1;
+                     INSERT INTO items VALUES ('f', 'https://e/a', 'https://e/a', 'A', NULL, 4, NULL, NULL, 'x',
+                                               10, 'page', 10, 10, 10, 0, 0);
+                     INSERT INTO feed_state (feed, render_key, dirty) VALUES ('f', 'k', 1);",
+                    MIGRATIONS[0]
+                )),
+            ),
+        ]
+    }
+
+    #[test]
+    fn every_earlier_version_migrates_to_the_current_one() {
+        for (what, version, sql) in fixtures() {
+            let dir = tempfile::tempdir().expect("tmp");
+            let path = dir.path().join("s.db");
+            match sql {
+                None => std::fs::write(&path, b"").expect("empty"),
+                Some(sql) => Connection::open(&path)
+                    .and_then(|c| c.execute_batch(&sql))
+                    .expect(what),
+            }
+            let s = Store::open(&path, false).unwrap_or_else(|e| panic!("{what}: {e}"));
+            let v: i64 = s
+                .conn()
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .expect("version");
+            assert_eq!(v, SCHEMA_VERSION, "{what}");
+            let app: i64 = s
+                .conn()
+                .query_row("PRAGMA application_id", [], |r| r.get(0))
+                .expect("app id");
+            assert_eq!(app, APPLICATION_ID, "{what}");
+            assert!(s.integrity_problems().expect("check").is_empty(), "{what}");
+            if version >= 1 {
+                let items = s.top_items("f", 10).expect("items");
+                assert_eq!(items.len(), 1, "{what}");
+                assert_eq!(items[0].title, "A");
+                assert!(s.feed_state("f").expect("state").dirty, "{what}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_failing_migration_step_leaves_the_previous_version() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let conn = Connection::open(dir.path().join("s.db")).expect("open");
+        let steps = [
+            MIGRATIONS[0],
+            "CREATE TABLE extra (x); SELECT no_such_function();",
+        ];
+        assert!(migrate(&conn, &steps).is_err());
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .expect("version");
+        assert_eq!(v, 1, "step 1 committed, step 2 rolled back");
+        let extra: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'extra'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("count");
+        assert_eq!(extra, 0, "no half-applied step");
+        // Retrying with the fixed step goes on from version 1.
+        let fixed = [MIGRATIONS[0], "CREATE TABLE extra (x)"];
+        migrate(&conn, &fixed).expect("retry");
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .expect("version");
+        assert_eq!(v, 2);
+    }
+
+    #[test]
+    fn corruption_errors_carry_the_recovery_hint() {
+        let e = sqlite_error(
+            Path::new("/s.db"),
+            rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CORRUPT),
+                None,
+            ),
+        );
+        assert!(matches!(e, StoreError::Corrupt { .. }), "{e}");
+        assert!(e.to_string().contains("/s.db") && e.to_string().contains("store repair"));
+    }
+
+    #[test]
+    fn article_records_round_trip() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let s = Store::open(&dir.path().join("s.db"), false).expect("open");
+        assert_eq!(s.article("https://e/a").expect("read"), None);
+        let rec = ArticleRecord {
+            fetched: ts(100),
+            author: Some("Ann".into()),
+            published: Some(ts(50)),
+            read_time: Some(5),
+            read_time_estimated: true,
+            word_count: Some(1100),
+            ..ArticleRecord::default()
+        };
+        s.save_article("https://e/a", &rec).expect("save");
+        assert_eq!(s.article("https://e/a").expect("read"), Some(rec));
+        let failed = ArticleRecord {
+            fetched: ts(200),
+            error: Some("HTTP 404".into()),
+            ..ArticleRecord::default()
+        };
+        s.save_article("https://e/a", &failed).expect("save");
+        assert_eq!(s.article("https://e/a").expect("read"), Some(failed));
     }
 
     #[test]

@@ -525,7 +525,8 @@ fn noscript_image(el: ElementRef<'_>, base: &Url) -> Option<Url> {
     let img = IMG.get_or_init(|| Selector::parse("img").expect("static selector"));
     el.select(ns).find_map(|n| {
         let inner: String = n.text().collect();
-        let frag = Html::parse_fragment(&inner);
+        // The fallback markup is parsed on its own, so under the same limits as the page.
+        let frag = super::parse::parse_fragment(&inner).ok()?;
         frag.select(img).find_map(|i| img_url(i, base))
     })
 }
@@ -575,21 +576,24 @@ pub fn element_text(el: ElementRef<'_>) -> String {
     fold_ws(&raw)
 }
 
+/// Iterative, not recursive: a hostile page can nest elements thousands of levels deep, and
+/// recursion that deep overflows the stack.
 fn push_text(node: ego_tree::NodeRef<'_, Node>, out: &mut String) {
-    for child in node.children() {
-        match child.value() {
-            Node::Text(t) => out.push_str(t),
-            Node::Element(e) => {
-                let name = e.name();
-                if is_hidden(name) {
-                    continue;
-                }
-                let block = is_block(name);
-                if block {
-                    out.push(' ');
-                }
-                push_text(child, out);
-                if block {
+    use ego_tree::iter::Edge;
+    let mut skip_below: Option<ego_tree::NodeId> = None;
+    for edge in node.traverse() {
+        match edge {
+            Edge::Open(n) if n.id() != node.id() && skip_below.is_none() => match n.value() {
+                Node::Text(t) => out.push_str(t),
+                Node::Element(e) if is_hidden(e.name()) => skip_below = Some(n.id()),
+                Node::Element(e) if is_block(e.name()) => out.push(' '),
+                _ => {}
+            },
+            Edge::Close(n) if skip_below == Some(n.id()) => skip_below = None,
+            Edge::Close(n) if n.id() != node.id() && skip_below.is_none() => {
+                if let Node::Element(e) = n.value()
+                    && is_block(e.name())
+                {
                     out.push(' ');
                 }
             }

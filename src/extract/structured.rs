@@ -386,8 +386,11 @@ fn html_unescape(s: &str) -> String {
     if !s.contains('&') {
         return s.to_string();
     }
-    let frag = Html::parse_fragment(&format!("<p>{}</p>", s.replace('<', "&lt;")));
-    frag.root_element().text().collect()
+    match crate::extract::parse::parse_fragment(&format!("<p>{}</p>", s.replace('<', "&lt;"))) {
+        Ok(frag) => frag.root_element().text().collect(),
+        // Too deep or too big to decode safely: the raw text is still usable.
+        Err(_) => s.to_string(),
+    }
 }
 
 fn url_of(v: &Value, base: &Url) -> Option<Url> {

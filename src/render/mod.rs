@@ -99,7 +99,8 @@ impl<'a> Entry<'a> {
             title: xml_safe(&item.title),
             author: non_blank(item.author.as_deref()),
             teaser: non_blank(item.teaser.as_deref()),
-            image: non_blank(item.image.as_deref()),
+            // Extraction only keeps http(s) images; this guards items from any other source.
+            image: non_blank(item.image.as_deref()).filter(|i| is_web_url(i)),
             categories: item
                 .categories
                 .iter()
@@ -136,6 +137,12 @@ impl<'a> Entry<'a> {
         }
         html
     }
+}
+
+/// Whether `url` is an http(s) URL (the only schemes a feed may point readers to).
+fn is_web_url(url: &str) -> bool {
+    let scheme = url.split_once(':').map_or("", |(s, _)| s);
+    scheme.eq_ignore_ascii_case("https") || scheme.eq_ignore_ascii_case("http")
 }
 
 /// Escapes text for HTML: `&`, `<`, `>`, and `"` too when it goes into an attribute value.
@@ -264,6 +271,24 @@ mod tests {
              <p>4 min read</p>"
         );
         assert_eq!(Entry::new(&items[2]).html(), "");
+    }
+
+    #[test]
+    fn only_http_images_are_rendered() {
+        for bad in [
+            "javascript:alert(1)",
+            "JAVASCRIPT:x",
+            "data:image/png;base64,AA",
+            "//x.org/i.jpg",
+        ] {
+            let mut item = testdata::item(1);
+            item.image = Some(bad.to_owned());
+            let entry = Entry::new(&item);
+            assert_eq!(entry.image, None, "{bad}");
+            assert!(!entry.html().contains("<img"), "{bad}");
+        }
+        let item = testdata::item(1);
+        assert!(Entry::new(&item).html().contains("<img src=\"https://"));
     }
 
     #[test]

@@ -4,11 +4,18 @@
 
 mod auto;
 mod cli;
+mod crash;
 mod crawl;
 mod demo_golden;
 mod history;
+mod hostile;
 mod http;
+mod lock;
+mod proc;
+mod safe_output;
 mod server;
+mod signals;
+mod store_cmd;
 
 use std::path::{Path, PathBuf};
 
