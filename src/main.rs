@@ -45,9 +45,7 @@ fn real_main(cli: &Cli) -> anyhow::Result<u8> {
                 now: args.now,
                 progress: !cli.quiet && std::io::stderr().is_terminal(),
             };
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()?;
+            let runtime = runtime()?;
             let report = runtime.block_on(pipeline::run(&cfg, &opts))?;
             if cli.quiet {
                 for o in &report.outcomes {
@@ -61,6 +59,18 @@ fn real_main(cli: &Cli) -> anyhow::Result<u8> {
             Ok(u8::try_from(report.exit_code()).unwrap_or(1))
         }
     }
+}
+
+/// The run's runtime. Parsing, SQLite and file writes run on the blocking pool; its default of
+/// 512 threads would let hundreds of pages be parsed at once on a big run, each holding its
+/// tree in memory, for no gain on a few cores. A few threads per core keep the cores busy
+/// while some threads wait for fsync.
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+    tokio::runtime::Builder::new_multi_thread()
+        .max_blocking_threads((2 * cores + 4).min(64))
+        .enable_all()
+        .build()
 }
 
 fn init_logging(quiet: bool, verbose: u8) {
