@@ -667,12 +667,9 @@ fn write_outputs(
     items: &[crate::model::Item],
 ) -> Result<usize, FeedError> {
     let meta = feed_meta(&ctx.settings, feed);
-    let files: Vec<_> = ctx
-        .settings
-        .formats
-        .iter()
-        .zip(outputs(&ctx.settings, feed))
-        .map(|(format, path)| (path, render::render(*format, &meta, items)))
+    let files: Vec<_> = outputs(&ctx.settings, feed)
+        .into_iter()
+        .zip(render::render_each(&ctx.settings.formats, &meta, items))
         .collect();
     output::write_all_if_changed(&files).map_err(|e| FeedError::Write {
         path: e.path,

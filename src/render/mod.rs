@@ -50,10 +50,25 @@ impl Format {
 
 /// Renders `items` (newest first) as a complete `format` document.
 pub fn render(format: Format, meta: &FeedMeta, items: &[Item]) -> Vec<u8> {
+    let entries: Vec<Entry<'_>> = items.iter().map(Entry::new).collect();
+    render_entries(format, meta, &entries)
+}
+
+/// Renders `items` in each of `formats`, in that order. The items are made XML-safe and
+/// their HTML built once for all formats.
+pub fn render_each(formats: &[Format], meta: &FeedMeta, items: &[Item]) -> Vec<Vec<u8>> {
+    let entries: Vec<Entry<'_>> = items.iter().map(Entry::new).collect();
+    formats
+        .iter()
+        .map(|f| render_entries(*f, meta, &entries))
+        .collect()
+}
+
+fn render_entries(format: Format, meta: &FeedMeta, entries: &[Entry<'_>]) -> Vec<u8> {
     match format {
-        Format::Rss => rss::render(meta, items),
-        Format::Atom => atom::render(meta, items),
-        Format::Json => json::render(meta, items),
+        Format::Rss => rss::render(meta, entries),
+        Format::Atom => atom::render(meta, entries),
+        Format::Json => json::render(meta, entries),
     }
 }
 
@@ -63,11 +78,58 @@ pub fn xml_safe(s: &str) -> Cow<'_, str> {
     fn forbidden(c: char) -> bool {
         matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}')
     }
-    if s.contains(forbidden) {
+    // A byte scan rules out almost every text at once: forbidden characters are C0 bytes or
+    // start with 0xEF in UTF-8 (as do all of U+F000..U+FFFF, which the char scan then sorts).
+    let suspect = s
+        .bytes()
+        .any(|b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0xEF);
+    if suspect && s.contains(forbidden) {
         Cow::Owned(s.chars().filter(|&c| !forbidden(c)).collect())
     } else {
         Cow::Borrowed(s)
     }
+}
+
+/// Appends `s` escaped as XML text or attribute value, the way quick-xml (and so the `rss`
+/// and `atom_syndication` crates) escapes it: all of `<`, `>`, `&`, `'`, `"`.
+fn push_escaped(out: &mut String, s: &str) {
+    let mut done = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let entity = match b {
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'&' => "&amp;",
+            b'\'' => "&apos;",
+            b'"' => "&quot;",
+            _ => continue,
+        };
+        out.push_str(&s[done..i]);
+        out.push_str(entity);
+        done = i + 1;
+    }
+    out.push_str(&s[done..]);
+}
+
+/// Appends `<name>escaped text</name>` on a new line indented by `indent` spaces.
+fn push_element(out: &mut String, indent: usize, name: &str, text: &str) {
+    push_open(out, indent, name);
+    push_escaped(out, text);
+    out.push_str("</");
+    out.push_str(name);
+    out.push('>');
+}
+
+/// Appends a new line, `indent` spaces and `<name>`.
+fn push_open(out: &mut String, indent: usize, name: &str) {
+    push_indent(out, indent);
+    out.push('<');
+    out.push_str(name);
+    out.push('>');
+}
+
+fn push_indent(out: &mut String, indent: usize) {
+    out.push('\n');
+    out.extend(std::iter::repeat_n(' ', indent));
 }
 
 /// [`xml_safe`] text, or `None` when nothing visible is left.
@@ -88,11 +150,13 @@ struct Entry<'a> {
     read_time: Option<u32>,
     published: DateTime<Utc>,
     updated: DateTime<Utc>,
+    /// [`Entry::html`], built once for every format.
+    html: String,
 }
 
 impl<'a> Entry<'a> {
     fn new(item: &'a Item) -> Self {
-        Entry {
+        let mut entry = Entry {
             id: xml_safe(&item.id),
             link: xml_safe(&item.link),
             title: xml_safe(&item.title),
@@ -107,24 +171,34 @@ impl<'a> Entry<'a> {
             read_time: item.read_time,
             published: item.published.trunc_subsecs(0),
             updated: item.updated.trunc_subsecs(0),
-        }
+            html: String::new(),
+        };
+        entry.html = entry.build_html();
+        entry
     }
 
     /// The item's body as HTML: image, teaser, read time, each in its own paragraph; empty
     /// when the item has none of them. Built from escaped text only.
+    #[cfg(test)]
     fn html(&self) -> String {
+        self.html.clone()
+    }
+
+    fn build_html(&self) -> String {
+        use std::fmt::Write as _;
         let mut html = String::new();
         if let Some(image) = &self.image {
-            html.push_str(&format!(
-                r#"<p><img src="{}" alt=""></p>"#,
-                escape_html(image, true)
-            ));
+            html.push_str(r#"<p><img src=""#);
+            html.push_str(&escape_html(image, true));
+            html.push_str(r#"" alt=""></p>"#);
         }
         if let Some(teaser) = &self.teaser {
-            html.push_str(&format!("<p>{}</p>", escape_html(teaser, false)));
+            html.push_str("<p>");
+            html.push_str(&escape_html(teaser, false));
+            html.push_str("</p>");
         }
         if let Some(minutes) = self.read_time {
-            html.push_str(&format!("<p>{minutes} min read</p>"));
+            let _ = write!(html, "<p>{minutes} min read</p>");
         }
         html
     }
