@@ -277,13 +277,13 @@ fn synthetic(n: &str, salt: &str) -> String {
         } else {
             format!("story-{j}")
         };
-        let _ = write!(
+        let _ = writeln!(
             s,
             "<article class=\"ArticleCard\"><div class=\"ArticleCard_body\">\
              <h3 class=\"ArticleCard_title\"><a href=\"/s/{n}/{slug}\">Story {slug} of feed {n}</a></h3>\
              <p class=\"ArticleCard_teaser\">A teaser long enough to look like one, about story {j}, with some words in it.</p>\
              <p class=\"ArticleCard_byline\">Written by<a href=\"/author/x\">Ada Lovelace</a> | 3 min read</p>\
-             <time datetime=\"2026-11-{:02}T08:00:00Z\"></time></div></article>\n",
+             <time datetime=\"2026-11-{:02}T08:00:00Z\"></time></div></article>",
             28 - j
         );
     }
