@@ -300,10 +300,15 @@ fn ctl(args: &Args, path: &str) -> Res<()> {
     c.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())?;
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
-    // Read until the body line has arrived (the server keeps the connection open).
-    while !String::from_utf8_lossy(&buf).ends_with('\n')
-        || !String::from_utf8_lossy(&buf).contains("\r\n\r\n")
-    {
+    // Read until the one-line body has arrived (the server keeps the connection open).
+    loop {
+        let text = String::from_utf8_lossy(&buf);
+        if text
+            .split_once("\r\n\r\n")
+            .is_some_and(|(_, body)| body.ends_with('\n'))
+        {
+            break;
+        }
         let n = c.read(&mut chunk)?;
         if n == 0 {
             break;
