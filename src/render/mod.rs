@@ -345,6 +345,26 @@ mod tests {
         assert_eq!(rfc3339(entry.published), "2026-11-26T19:58:27Z");
     }
 
+    #[test]
+    fn render_each_matches_render_format_by_format() {
+        let items = testdata::tricky();
+        let all = render_each(&Format::ALL, &testdata::meta(), &items);
+        for (format, bytes) in Format::ALL.iter().zip(all) {
+            assert_eq!(
+                bytes,
+                render(*format, &testdata::meta(), &items),
+                "{format:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn xml_safe_keeps_other_characters_that_share_the_lead_byte() {
+        // U+FF01 and U+FEFF start with 0xEF like U+FFFE/U+FFFF but are allowed.
+        assert!(matches!(xml_safe("\u{ff01}\u{feff}"), Cow::Borrowed(_)));
+        assert_eq!(xml_safe("a\u{ff01}\u{ffff}b"), "a\u{ff01}b");
+    }
+
     /// The exact bytes of a small feed in each format, so a crate upgrade or a refactoring
     /// that changes the output (and so rewrites every published file) shows up in review.
     #[test]
