@@ -178,6 +178,14 @@ impl Store {
         migrate(&conn, version).map_err(corrupt)?;
         // Every statement of a run stays prepared (the default cache holds 16).
         conn.set_prepared_statement_cache_capacity(32);
+        // Plans must not depend on bound values. Without this guarantee, SQLite (built with
+        // STAT4) marks `feed = ?1` and `LIMIT ?` as plan inputs and re-prepares the statement
+        // on every new binding, so the statement cache saved nothing for `top_items`.
+        conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+            true,
+        )
+        .map_err(corrupt)?;
         Ok(conn)
     }
 
