@@ -12,7 +12,7 @@ use scifeed::extract::date::DateContext;
 use scifeed::extract::select::{PageContext, extract_cards};
 use scifeed::feed::FeedSpec;
 use scifeed::model::{Card, FeedMeta, Item};
-use scifeed::render::{Format, render};
+use scifeed::render::{Format, render, render_each};
 
 fn main() {
     divan::main();
@@ -146,6 +146,20 @@ fn render_50(b: Bencher, format: Format) {
         public_url: "https://feeds.example.org/".into(),
     };
     b.bench(|| black_box(render(format, &meta, &items)));
+}
+
+/// Rendering 50 items in all three formats at once, as a run does (entries prepared once).
+#[divan::bench]
+fn render_each_50(b: Bencher) {
+    let items = items(50);
+    let meta = FeedMeta {
+        id: "bench".into(),
+        title: "Bench".into(),
+        description: "Bench feed".into(),
+        site_url: "https://www.example.org/".into(),
+        public_url: "https://feeds.example.org/".into(),
+    };
+    b.bench(|| black_box(render_each(&Format::ALL, &meta, &items)));
 }
 
 /// One page's store work: look up 50 ids, read the top 50, commit 50 upserts.

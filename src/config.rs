@@ -235,6 +235,8 @@ pub fn parse(text: &str, path: &Path, overrides: &Overrides) -> Result<Config, C
         text,
         file: path.to_path_buf(),
         issues: Vec::new(),
+        selectors: std::collections::HashMap::new(),
+        cards: std::collections::HashMap::new(),
     };
     match toml::de::DeTable::parse(text) {
         Ok(table) => v.unknown_keys(table.get_ref()),
@@ -282,6 +284,10 @@ struct Validator<'a> {
     text: &'a str,
     file: PathBuf,
     issues: Vec<ConfigIssue>,
+    /// Selectors compiled so far, by source text: feeds of one site repeat the same
+    /// selectors, and a clone shares the compiled form, so each is compiled and held once.
+    selectors: std::collections::HashMap<String, FieldSelector>,
+    cards: std::collections::HashMap<String, scraper::Selector>,
 }
 
 impl Validator<'_> {
@@ -822,8 +828,14 @@ impl Validator<'_> {
         key: &str,
     ) -> Option<FieldSelector> {
         let s = s?;
+        if let Some(f) = self.selectors.get(s.get_ref()) {
+            return Some(f.clone());
+        }
         match FieldSelector::parse(s.get_ref()) {
-            Ok(f) => Some(f),
+            Ok(f) => {
+                self.selectors.insert(s.get_ref().clone(), f.clone());
+                Some(f)
+            }
             Err(e) => {
                 self.issue(
                     s.span(),
@@ -847,8 +859,15 @@ impl Validator<'_> {
                 self.issue(span.clone(), fid, "[feed.select] has no `card` selector".into(), Some("card selects one element per article, e.g. card = \"div.articleList > div.article\""));
                 None
             }
+            Some(c) if self.cards.contains_key(c.get_ref()) => self
+                .cards
+                .get(c.get_ref())
+                .map(|sel| (sel.clone(), c.get_ref().clone())),
             Some(c) => match compile_css(c.get_ref()) {
-                Ok(sel) => Some((sel, c.get_ref().clone())),
+                Ok(sel) => {
+                    self.cards.insert(c.get_ref().clone(), sel.clone());
+                    Some((sel, c.get_ref().clone()))
+                }
                 Err(e) => {
                     self.issue(
                         c.span(),

@@ -2,25 +2,25 @@
 //! ISO-8859-1 but send UTF-8 are common, and valid multi-byte UTF-8 is almost never an
 //! accident), then the HTTP charset, then `<meta charset>` / `http-equiv`, then windows-1252.
 
+use std::borrow::Cow;
+
 use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
 
-/// Decodes a page body to UTF-8 text; never fails (invalid sequences become U+FFFD).
-pub fn decode(body: &[u8], content_type: Option<&str>) -> String {
+/// Decodes a page body to UTF-8 text; never fails (invalid sequences become U+FFFD). Borrows
+/// the body when it already is UTF-8 (nearly every page), so the page is not copied.
+pub fn decode<'a>(body: &'a [u8], content_type: Option<&str>) -> Cow<'a, str> {
     if let Some((enc, bom_len)) = Encoding::for_bom(body) {
-        return enc
-            .decode_without_bom_handling(&body[bom_len..])
-            .0
-            .into_owned();
+        return enc.decode_without_bom_handling(&body[bom_len..]).0;
     }
     if let Ok(s) = std::str::from_utf8(body) {
-        return s.to_owned();
+        return Cow::Borrowed(s);
     }
     let enc = content_type
         .and_then(charset_param)
         .or_else(|| meta_charset(body))
         .filter(|e| *e != UTF_8)
         .unwrap_or(WINDOWS_1252);
-    enc.decode_without_bom_handling(body).0.into_owned()
+    enc.decode_without_bom_handling(body).0
 }
 
 /// The encoding named by a Content-Type's `charset=` parameter.

@@ -48,7 +48,7 @@ pub async fn fetch_page(settings: &Settings, url: &Url) -> Result<FetchedPage, F
     )?;
     match fetcher.fetch(url, &Validators::default()).await? {
         Fetched::Page(p) => Ok(FetchedPage {
-            text: crate::decode::decode(&p.body, p.content_type.as_deref()),
+            text: crate::decode::decode(&p.body, p.content_type.as_deref()).into_owned(),
             url: p.url,
             status: p.status,
         }),

@@ -51,9 +51,7 @@ fn real_main(cli: &Cli) -> anyhow::Result<u8> {
                 progress: !cli.quiet && std::io::stderr().is_terminal(),
                 signals: true,
             };
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()?;
+            let runtime = runtime()?;
             let report = runtime.block_on(pipeline::run(&cfg, &opts))?;
             if cli.quiet {
                 for o in &report.outcomes {
@@ -121,12 +119,6 @@ fn base_url(page: &Url, base: Option<&str>) -> anyhow::Result<Option<Url>> {
         ),
         None => Ok(None),
     }
-}
-
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?)
 }
 
 fn discover_cmd(args: &DiscoverArgs) -> anyhow::Result<u8> {
@@ -225,6 +217,18 @@ fn preview_cmd(args: &PreviewArgs) -> anyhow::Result<u8> {
             Ok(1)
         }
     }
+}
+
+/// The run's runtime. Parsing, SQLite and file writes run on the blocking pool; its default of
+/// 512 threads would let hundreds of pages be parsed at once on a big run, each holding its
+/// tree in memory, for no gain on a few cores. A few threads per core keep the cores busy
+/// while some threads wait for fsync.
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+    tokio::runtime::Builder::new_multi_thread()
+        .max_blocking_threads((2 * cores + 4).min(64))
+        .enable_all()
+        .build()
 }
 
 fn init_logging(quiet: bool, verbose: u8) {

@@ -934,28 +934,14 @@ fn write_outputs(
     items: &[crate::model::Item],
 ) -> Result<usize, FeedError> {
     let meta = feed_meta(&ctx.settings, feed);
-    let mut written = 0;
-    for (format, path) in ctx
-        .settings
-        .formats
-        .iter()
-        .zip(outputs(&ctx.settings, feed))
-    {
-        let bytes = render::render(*format, &meta, items);
-        if output::write_if_changed(&path, &bytes).map_err(|source| FeedError::Write {
-            path: path.clone(),
-            source,
-        })? {
-            written += 1;
-        }
-        failpoint::hit(
-            "after-write",
-            path.file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or_default(),
-        );
-    }
-    Ok(written)
+    let files: Vec<_> = outputs(&ctx.settings, feed)
+        .into_iter()
+        .zip(render::render_each(&ctx.settings.formats, &meta, items))
+        .collect();
+    output::write_all_if_changed(&files).map_err(|e| FeedError::Write {
+        path: e.path,
+        source: e.source,
+    })
 }
 
 /// Explains a page where the card selector found nothing, when the page itself says why.

@@ -11,10 +11,9 @@ use atom_syndication::{
 use chrono::{DateTime, Utc};
 
 use super::{Entry, GENERATOR, XML_DECLARATION, xml_safe};
-use crate::model::{FeedMeta, Item};
+use crate::model::FeedMeta;
 
-pub(super) fn render(meta: &FeedMeta, items: &[Item]) -> Vec<u8> {
-    let entries: Vec<Entry<'_>> = items.iter().map(Entry::new).collect();
+pub(super) fn render(meta: &FeedMeta, entries: &[Entry<'_>]) -> Vec<u8> {
     let updated = entries
         .iter()
         .map(|e| e.updated)
@@ -55,7 +54,7 @@ pub(super) fn render(meta: &FeedMeta, items: &[Item]) -> Vec<u8> {
 }
 
 fn entry(entry: &Entry<'_>) -> AtomEntry {
-    let html = entry.html();
+    let html = entry.html.clone();
     AtomEntry {
         title: Text::plain(entry.title.to_string()),
         id: entry.id.to_string(),

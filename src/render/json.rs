@@ -6,48 +6,50 @@
 use serde::Serialize;
 
 use super::{Entry, rfc3339, xml_safe};
-use crate::model::{FeedMeta, Item};
+use crate::model::FeedMeta;
 
 /// The JSON Feed version this module writes.
 const VERSION: &str = "https://jsonfeed.org/version/1.1";
 
+/// Borrows every text from the entries: serialising is then one pass over them without a
+/// copy of each string.
 #[derive(Serialize)]
-struct JsonFeed {
+struct JsonFeed<'a> {
     version: &'static str,
-    title: String,
-    home_page_url: String,
-    feed_url: String,
+    title: &'a str,
+    home_page_url: &'a str,
+    feed_url: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    description: Option<String>,
-    items: Vec<JsonItem>,
+    description: Option<&'a str>,
+    items: Vec<JsonItem<'a>>,
 }
 
 #[derive(Serialize)]
-struct JsonItem {
-    id: String,
-    url: String,
-    title: String,
+struct JsonItem<'a> {
+    id: &'a str,
+    url: &'a str,
+    title: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    summary: Option<String>,
+    summary: Option<&'a str>,
     /// Always present: JSON Feed requires `content_html` or `content_text`; empty when the
     /// item has no image, teaser or read time.
-    content_html: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    authors: Vec<Author>,
+    content_html: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    authors: Option<[Author<'a>; 1]>,
     date_published: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     date_modified: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    image: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    tags: Vec<String>,
+    image: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    tags: &'a [std::borrow::Cow<'a, str>],
     #[serde(rename = "_scifeed", skip_serializing_if = "Option::is_none")]
     scifeed: Option<Extension>,
 }
 
 #[derive(Serialize)]
-struct Author {
-    name: String,
+struct Author<'a> {
+    name: &'a str,
 }
 
 /// Our `_scifeed` extension object.
@@ -59,39 +61,38 @@ struct Extension {
     read_time_estimated: bool,
 }
 
-pub(super) fn render(meta: &FeedMeta, items: &[Item]) -> Vec<u8> {
+pub(super) fn render(meta: &FeedMeta, entries: &[Entry<'_>]) -> Vec<u8> {
+    let title = xml_safe(&meta.title);
+    let home_page_url = xml_safe(&meta.site_url);
+    let feed_url = meta.self_url("json");
+    let feed_url = xml_safe(&feed_url);
+    let description = xml_safe(&meta.description);
     let feed = JsonFeed {
         version: VERSION,
-        title: xml_safe(&meta.title).into_owned(),
-        home_page_url: xml_safe(&meta.site_url).into_owned(),
-        feed_url: xml_safe(&meta.self_url("json")).into_owned(),
-        description: Some(xml_safe(&meta.description).into_owned())
-            .filter(|d| !d.trim().is_empty()),
-        items: items.iter().map(|i| item(&Entry::new(i))).collect(),
+        title: &title,
+        home_page_url: &home_page_url,
+        feed_url: &feed_url,
+        description: Some(&*description).filter(|d| !d.trim().is_empty()),
+        items: entries.iter().map(item).collect(),
     };
-    let mut out = serde_json::to_vec_pretty(&feed).expect("serialising plain structs cannot fail");
+    let mut out = Vec::with_capacity(1024 + entries.len() * 1024);
+    serde_json::to_writer_pretty(&mut out, &feed).expect("serialising plain structs cannot fail");
     out.push(b'\n');
     out
 }
 
-fn item(entry: &Entry<'_>) -> JsonItem {
+fn item<'a>(entry: &'a Entry<'_>) -> JsonItem<'a> {
     JsonItem {
-        id: entry.id.to_string(),
-        url: entry.link.to_string(),
-        title: entry.title.to_string(),
-        summary: entry.teaser.as_ref().map(|t| t.to_string()),
-        content_html: entry.html(),
-        authors: entry
-            .author
-            .iter()
-            .map(|a| Author {
-                name: a.to_string(),
-            })
-            .collect(),
+        id: &entry.id,
+        url: &entry.link,
+        title: &entry.title,
+        summary: entry.teaser.as_deref(),
+        content_html: &entry.html,
+        authors: entry.author.as_deref().map(|name| [Author { name }]),
         date_published: rfc3339(entry.published),
         date_modified: (entry.updated != entry.published).then(|| rfc3339(entry.updated)),
-        image: entry.image.as_ref().map(|i| i.to_string()),
-        tags: entry.categories.iter().map(|c| c.to_string()).collect(),
+        image: entry.image.as_deref(),
+        tags: &entry.categories,
         scifeed: entry.read_time.map(|minutes| Extension {
             read_time_minutes: minutes,
             read_time_estimated: entry.read_time_estimated,

@@ -50,10 +50,25 @@ impl Format {
 
 /// Renders `items` (newest first) as a complete `format` document.
 pub fn render(format: Format, meta: &FeedMeta, items: &[Item]) -> Vec<u8> {
+    let entries: Vec<Entry<'_>> = items.iter().map(Entry::new).collect();
+    render_entries(format, meta, &entries)
+}
+
+/// Renders `items` in each of `formats`, in that order. The items are made XML-safe and
+/// their HTML built once for all formats.
+pub fn render_each(formats: &[Format], meta: &FeedMeta, items: &[Item]) -> Vec<Vec<u8>> {
+    let entries: Vec<Entry<'_>> = items.iter().map(Entry::new).collect();
+    formats
+        .iter()
+        .map(|f| render_entries(*f, meta, &entries))
+        .collect()
+}
+
+fn render_entries(format: Format, meta: &FeedMeta, entries: &[Entry<'_>]) -> Vec<u8> {
     match format {
-        Format::Rss => rss::render(meta, items),
-        Format::Atom => atom::render(meta, items),
-        Format::Json => json::render(meta, items),
+        Format::Rss => rss::render(meta, entries),
+        Format::Atom => atom::render(meta, entries),
+        Format::Json => json::render(meta, entries),
     }
 }
 
@@ -63,7 +78,12 @@ pub fn xml_safe(s: &str) -> Cow<'_, str> {
     fn forbidden(c: char) -> bool {
         matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}')
     }
-    if s.contains(forbidden) {
+    // A byte scan rules out almost every text at once: forbidden characters are C0 bytes or
+    // start with 0xEF in UTF-8 (as do all of U+F000..U+FFFF, which the char scan then sorts).
+    let suspect = s
+        .bytes()
+        .any(|b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0xEF);
+    if suspect && s.contains(forbidden) {
         Cow::Owned(s.chars().filter(|&c| !forbidden(c)).collect())
     } else {
         Cow::Borrowed(s)
@@ -89,11 +109,13 @@ struct Entry<'a> {
     read_time_estimated: bool,
     published: DateTime<Utc>,
     updated: DateTime<Utc>,
+    /// [`Entry::html`], built once for every format.
+    html: String,
 }
 
 impl<'a> Entry<'a> {
     fn new(item: &'a Item) -> Self {
-        Entry {
+        let mut entry = Entry {
             id: xml_safe(&item.id),
             link: xml_safe(&item.link),
             title: xml_safe(&item.title),
@@ -110,21 +132,31 @@ impl<'a> Entry<'a> {
             read_time_estimated: item.read_time_estimated,
             published: item.published.trunc_subsecs(0),
             updated: item.updated.trunc_subsecs(0),
-        }
+            html: String::new(),
+        };
+        entry.html = entry.build_html();
+        entry
     }
 
     /// The item's body as HTML: image, teaser, read time, each in its own paragraph; empty
     /// when the item has none of them. Built from escaped text only.
+    #[cfg(test)]
     fn html(&self) -> String {
+        self.html.clone()
+    }
+
+    fn build_html(&self) -> String {
+        use std::fmt::Write as _;
         let mut html = String::new();
         if let Some(image) = &self.image {
-            html.push_str(&format!(
-                r#"<p><img src="{}" alt=""></p>"#,
-                escape_html(image, true)
-            ));
+            html.push_str(r#"<p><img src=""#);
+            html.push_str(&escape_html(image, true));
+            html.push_str(r#"" alt=""></p>"#);
         }
         if let Some(teaser) = &self.teaser {
-            html.push_str(&format!("<p>{}</p>", escape_html(teaser, false)));
+            html.push_str("<p>");
+            html.push_str(&escape_html(teaser, false));
+            html.push_str("</p>");
         }
         if let Some(minutes) = self.read_time {
             // An estimate from the word count says so; a stated time is given as stated.
@@ -133,7 +165,7 @@ impl<'a> Entry<'a> {
             } else {
                 ""
             };
-            html.push_str(&format!("<p>{about}{minutes} min read</p>"));
+            let _ = write!(html, "<p>{about}{minutes} min read</p>");
         }
         html
     }
@@ -303,6 +335,26 @@ mod tests {
         assert_eq!(entry.teaser, None);
         assert_eq!(entry.categories, vec!["Ok"]);
         assert_eq!(rfc3339(entry.published), "2026-11-26T19:58:27Z");
+    }
+
+    #[test]
+    fn render_each_matches_render_format_by_format() {
+        let items = testdata::tricky();
+        let all = render_each(&Format::ALL, &testdata::meta(), &items);
+        for (format, bytes) in Format::ALL.iter().zip(all) {
+            assert_eq!(
+                bytes,
+                render(*format, &testdata::meta(), &items),
+                "{format:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn xml_safe_keeps_other_characters_that_share_the_lead_byte() {
+        // U+FF01 and U+FEFF start with 0xEF like U+FFFE/U+FFFF but are allowed.
+        assert!(matches!(xml_safe("\u{ff01}\u{feff}"), Cow::Borrowed(_)));
+        assert_eq!(xml_safe("a\u{ff01}\u{ffff}b"), "a\u{ff01}b");
     }
 
     /// The exact bytes of a small feed in each format, so a crate upgrade or a refactoring

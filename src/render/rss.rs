@@ -11,13 +11,12 @@ use ::rss::extension::dublincore::DublinCoreExtension;
 use ::rss::{Category, Channel, Guid};
 
 use super::{Entry, GENERATOR, XML_DECLARATION, xml_safe};
-use crate::model::{FeedMeta, Item};
+use crate::model::FeedMeta;
 
 /// Namespace of Media RSS, for `media:thumbnail`.
 const MEDIA_NAMESPACE: &str = "http://search.yahoo.com/mrss/";
 
-pub(super) fn render(meta: &FeedMeta, items: &[Item]) -> Vec<u8> {
-    let entries: Vec<Entry<'_>> = items.iter().map(Entry::new).collect();
+pub(super) fn render(meta: &FeedMeta, entries: &[Entry<'_>]) -> Vec<u8> {
     let pub_date = entries.iter().map(|e| e.published).max();
     let build_date = entries.iter().map(|e| e.updated).max();
 
@@ -49,7 +48,7 @@ pub(super) fn render(meta: &FeedMeta, items: &[Item]) -> Vec<u8> {
 }
 
 fn item(entry: &Entry<'_>) -> ::rss::Item {
-    let html = entry.html();
+    let html = entry.html.clone();
     let mut extensions = BTreeMap::new();
     if let Some(image) = &entry.image {
         let thumbnail = Extension {

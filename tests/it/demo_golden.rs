@@ -24,7 +24,8 @@ fn demo_pages_extract_exactly_the_expected_cards() {
         )
         .expect("json");
         let path = feed.url.to_file_path().expect("file url");
-        let html = scifeed::decode::decode(&std::fs::read(path).expect("page"), None);
+        let bytes = std::fs::read(path).expect("page");
+        let html = scifeed::decode::decode(&bytes, None);
         let doc = scraper::Html::parse_document(&html);
         let ctx = PageContext {
             page_url: &feed.url,
