@@ -722,15 +722,19 @@ fn extract_page(ctx: &RunCtx, feed: &FeedSpec, page: Page) -> Result<PageCards, 
         .into_iter()
         .filter_map(|c| clamp::clamp_card(c).map_err(|w| warnings.push(w)).ok())
         .collect();
-    let ids: Vec<String> = cards
-        .iter()
-        .map(|c| crate::canon::canonical(&c.link))
-        .collect();
-    let known = ctx
-        .store()
-        .items_by_ids(&feed.id, &ids)?
-        .into_keys()
-        .collect();
+    // Which cards the history knows only matters for deciding whether to follow `next`.
+    let known = if next.is_some() {
+        let ids: Vec<String> = cards
+            .iter()
+            .map(|c| crate::canon::canonical(&c.link))
+            .collect();
+        ctx.store()
+            .items_by_ids(&feed.id, &ids)?
+            .into_keys()
+            .collect()
+    } else {
+        HashSet::new()
+    };
     Ok(PageCards {
         diagnosis: if matched == 0 {
             diagnose_empty(&text)

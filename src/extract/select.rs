@@ -252,12 +252,14 @@ pub struct Extraction {
 /// The URL relative links resolve against: `<base href>` (itself resolved against the
 /// configured base or page URL), else the configured base, else the page URL.
 pub fn document_base(doc: &Html, page_url: &Url, base_url: Option<&Url>) -> Url {
-    static BASE: std::sync::OnceLock<Selector> = std::sync::OnceLock::new();
-    let sel = BASE.get_or_init(|| Selector::parse("base[href]").expect("static selector"));
     let outer = base_url.unwrap_or(page_url);
-    doc.select(sel)
-        .next()
-        .and_then(|b| b.value().attr("href"))
+    // The first `<base href>` in document order counts, as in browsers. A plain scan of the
+    // node arena compares tag names only, far cheaper than matching a selector per element.
+    doc.tree
+        .values()
+        .filter_map(Node::as_element)
+        .find(|e| e.name() == "base" && e.attr("href").is_some())
+        .and_then(|b| b.attr("href"))
         .and_then(|h| canon::resolve(outer, h))
         .unwrap_or_else(|| outer.clone())
 }
