@@ -154,17 +154,22 @@ pub fn listing_data(doc: &Html, base: &Url, ctx: &DateContext<'_>) -> PageData {
 
 fn read(doc: &Html, base: &Url, ctx: &DateContext<'_>, own_article: bool) -> PageData {
     let mut out = PageData::default();
-    let page_url = canonical_page_url(doc, base);
+    let index = DocIndex::new(doc);
+    let page_url = index.canonical_page_url(base);
     let mut ld_articles: Vec<ArticleMeta> = Vec::new();
     let mut ld_list: Vec<ArticleMeta> = Vec::new();
-    for block in json_ld_blocks(doc) {
+    for block in &index.json_ld {
         out.json_ld_blocks += 1;
-        match parse_json_lenient(&block) {
+        match parse_json_lenient(block) {
             Some(v) => walk_json_ld(&v, base, ctx, &mut ld_articles, &mut ld_list, 0),
             None => out.json_ld_errors += 1,
         }
     }
-    let micro = microdata_articles(doc, base, ctx);
+    let micro = if index.has_itemscope {
+        microdata_articles(doc, base, ctx)
+    } else {
+        Vec::new()
+    };
 
     // The page's own article: a JSON-LD / microdata article whose URL is the page's (or that
     // has no URL), when there is exactly one such candidate of each kind.
@@ -237,29 +242,92 @@ macro_rules! static_sel {
 }
 
 /// `og:url`, `<link rel=canonical>` or `twitter:url`, resolved.
-fn canonical_page_url(doc: &Html, base: &Url) -> Option<Url> {
-    meta_content(doc, &["og:url"])
-        .or_else(|| {
-            doc.select(static_sel!("link[rel~=canonical][href]"))
-                .next()
-                .and_then(|l| l.value().attr("href"))
-                .map(str::to_string)
-        })
-        .or_else(|| meta_content(doc, &["twitter:url"]))
-        .and_then(|h| canon::resolve(base, &h))
+/// What every page read needs from the whole document, gathered in one pass over the node
+/// arena (comparing tag names), instead of one selector walk per question: this runs on every
+/// listing page of every feed.
+struct DocIndex {
+    /// `(key, content)` of every `<meta>` with a `property`, `name` or `itemprop`; keys
+    /// lower-cased.
+    metas: Vec<(String, String)>,
+    /// `href` of the first `<link rel=canonical>`.
+    canonical_link: Option<String>,
+    /// Texts of the `application/ld+json` scripts.
+    json_ld: Vec<String>,
+    /// Whether any element declares a microdata item; most pages have none.
+    has_itemscope: bool,
 }
 
-fn json_ld_blocks(doc: &Html) -> Vec<String> {
-    doc.select(static_sel!("script[type]"))
-        .filter(|s| {
-            s.value().attr("type").is_some_and(|t| {
-                t.trim()
-                    .to_ascii_lowercase()
-                    .starts_with("application/ld+json")
-            })
+impl DocIndex {
+    fn new(doc: &Html) -> DocIndex {
+        let mut index = DocIndex {
+            metas: Vec::new(),
+            canonical_link: None,
+            json_ld: Vec::new(),
+            has_itemscope: false,
+        };
+        for node in doc.tree.nodes() {
+            let Some(el) = node.value().as_element() else {
+                continue;
+            };
+            match el.name() {
+                "meta" => {
+                    let key = el
+                        .attr("property")
+                        .or_else(|| el.attr("name"))
+                        .or_else(|| el.attr("itemprop"));
+                    if let (Some(key), Some(content)) = (key, el.attr("content")) {
+                        index
+                            .metas
+                            .push((key.trim().to_ascii_lowercase(), content.to_string()));
+                    }
+                }
+                "link" if index.canonical_link.is_none() => {
+                    let canonical = el.attr("rel").is_some_and(|r| {
+                        r.split_ascii_whitespace()
+                            .any(|t| t.eq_ignore_ascii_case("canonical"))
+                    });
+                    if canonical {
+                        index.canonical_link = el.attr("href").map(str::to_string);
+                    }
+                }
+                "script" => {
+                    let ld = el.attr("type").is_some_and(|t| {
+                        t.trim()
+                            .to_ascii_lowercase()
+                            .starts_with("application/ld+json")
+                    });
+                    if ld && let Some(script) = ElementRef::wrap(node) {
+                        index.json_ld.push(script.text().collect());
+                    }
+                }
+                _ => {}
+            }
+            if !index.has_itemscope
+                && el.attr("itemscope").is_some()
+                && el.attr("itemtype").is_some()
+            {
+                index.has_itemscope = true;
+            }
+        }
+        index
+    }
+
+    /// The first non-empty `<meta>` content among `keys`, in the order of `keys`.
+    fn meta(&self, keys: &[&str]) -> Option<String> {
+        keys.iter().find_map(|k| {
+            self.metas
+                .iter()
+                .find(|(key, c)| key == k && !c.trim().is_empty())
+                .map(|(_, c)| fold_ws(c))
         })
-        .map(|s| s.text().collect::<String>())
-        .collect()
+    }
+
+    fn canonical_page_url(&self, base: &Url) -> Option<Url> {
+        self.meta(&["og:url"])
+            .or_else(|| self.canonical_link.clone())
+            .or_else(|| self.meta(&["twitter:url"]))
+            .and_then(|h| canon::resolve(base, &h))
+    }
 }
 
 /// JSON-LD as sites write it: wrapped in comments or CDATA, with raw newlines inside strings.
@@ -723,7 +791,7 @@ fn meta_article(doc: &Html, base: &Url, ctx: &DateContext<'_>) -> ArticleMeta {
                 "parsely-title",
             ],
         ),
-        url: canonical_page_url(doc, base),
+        url: DocIndex::new(doc).canonical_page_url(base),
         image: meta_content(
             doc,
             &[
