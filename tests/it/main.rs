@@ -4,6 +4,8 @@
 
 mod auto;
 mod cli;
+mod corpus_auto;
+mod corpus_golden;
 mod crash;
 mod crawl;
 mod demo_golden;
@@ -12,6 +14,7 @@ mod hostile;
 mod http;
 mod lock;
 mod proc;
+mod render_feedcheck;
 mod safe_output;
 mod server;
 mod signals;
@@ -28,6 +31,23 @@ pub fn scifeed() -> Command {
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("NO_COLOR", "1");
     cmd
+}
+
+/// `../shared` (the corpus and the feed checker), or `$SCIFEED_SHARED` when set.
+pub fn shared_dir() -> PathBuf {
+    std::env::var_os("SCIFEED_SHARED").map_or_else(|| repo().join("../shared"), PathBuf::from)
+}
+
+/// The saved pages of `shared/corpus` with their expected cards; `None` (and a note) when
+/// the corpus is absent, so corpus tests skip cleanly.
+pub fn corpus_dir() -> Option<PathBuf> {
+    let dir = shared_dir().join("corpus");
+    if dir.join("expected").is_dir() && dir.join("pages").is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("corpus not found, skipping ({})", dir.display());
+        None
+    }
 }
 
 /// The repository root.

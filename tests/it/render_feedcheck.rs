@@ -15,10 +15,7 @@ use scifeed::render::{Format, render};
 const ITEMS: usize = 25;
 
 fn feedcheck() -> Option<PathBuf> {
-    let shared = std::env::var_os("SCIFEED_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared")));
-    let path = shared.join("tools/feedcheck");
+    let path = crate::shared_dir().join("tools/feedcheck");
     if !path.exists() {
         eprintln!("skipping: {} does not exist", path.display());
         return None;

@@ -19,23 +19,12 @@ use scifeed::extract::select::{Extraction, PageContext, extract_cards};
 use scifeed::feed::{Config, FeedSpec};
 use scifeed::model::Card;
 use serde_json::Value;
+
+use crate::corpus_dir;
 use url::Url;
 
 fn config_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/feeds.toml")
-}
-
-fn corpus_dir() -> Option<PathBuf> {
-    let dir = match std::env::var_os("SCIFEED_SHARED") {
-        Some(shared) => PathBuf::from(shared).join("corpus"),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"),
-    };
-    if dir.join("expected").is_dir() && dir.join("pages").is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("corpus not found, skipping ({})", dir.display());
-        None
-    }
 }
 
 fn load_config() -> Config {

@@ -10,7 +10,7 @@
 //! tests skip.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use chrono::{DateTime, TimeZone, Utc};
 use scifeed::canon;
@@ -19,20 +19,9 @@ use scifeed::extract::detect;
 use scifeed::extract::select::{PageContext, extract_cards};
 use scifeed::extract::structured;
 use serde_json::Value;
-use url::Url;
 
-fn corpus_dir() -> Option<PathBuf> {
-    let dir = match std::env::var_os("SCIFEED_SHARED") {
-        Some(shared) => PathBuf::from(shared).join("corpus"),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"),
-    };
-    if dir.join("expected").is_dir() && dir.join("pages").is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("corpus not found, skipping ({})", dir.display());
-        None
-    }
-}
+use crate::corpus_dir;
+use url::Url;
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0)
