@@ -10,7 +10,9 @@
 //! 2. Cards that are siblings with the same tag form groups. Groups of the same card shape
 //!    whose containers sit at the same distance below a common ancestor (at most two levels)
 //!    are merged, deepest ancestor first: two lists side by side, or sections of one stream,
-//!    become one listing.
+//!    become one listing. A list whose cards take turns with blocks of other cards in the
+//!    same container (hero, block, hero, block) also forms one listing with those blocks'
+//!    cards: two card shapes, one selector list.
 //! 3. Groups of three or more cards are scored: size, headings, images, teasers, dates,
 //!    authors, title length, position on the page; page chrome (nav, header, footer, aside)
 //!    and widget markers (related, popular, trending, menus, tabs, ads) are penalised.
@@ -136,7 +138,8 @@ pub struct Candidate {
 pub fn detect(doc: &Html, page_url: &Url, ctx: &DateContext<'_>) -> Vec<Candidate> {
     let page = PageIndex::new(doc, page_url);
     let units = page.units(ctx);
-    let groups = merge_groups(&page, sibling_groups(&page, &units), &units);
+    let mut groups = merge_groups(&page, sibling_groups(&page, &units), &units);
+    groups.extend(alternating_groups(&page, &groups, &units));
     for g in &groups {
         tracing::trace!(
             tag = %g.tag,
@@ -235,6 +238,18 @@ struct Group {
     /// Word tokens of those classes (for telling related shapes apart).
     tokens: HashSet<String>,
     parts: usize,
+    /// For a stream of alternating card shapes: one entry per shape, whose selectors are
+    /// derived on their own and joined into a selector list. Empty for a one-shape group.
+    shapes: Vec<Shape>,
+}
+
+/// One card shape of an alternating stream.
+#[derive(Debug, Clone)]
+struct Shape {
+    group: Group,
+    /// A selector for the blocks that hold these cards (`div.block`), tried as a scope of
+    /// the card selector: the cards' own markup may also be used outside the stream.
+    scope: Option<String>,
 }
 
 impl Group {
@@ -859,6 +874,7 @@ fn sibling_groups(page: &PageIndex<'_>, units: &[Unit]) -> Vec<Group> {
                 container,
                 tag,
                 parts: 1,
+                shapes: Vec::new(),
             }
         })
         .collect()
@@ -978,6 +994,7 @@ fn merge_groups(page: &PageIndex<'_>, mut groups: Vec<Group>, units: &[Unit]) ->
             },
             classes,
             parts,
+            shapes: Vec::new(),
         };
         let mut rest: Vec<Group> = groups
             .into_iter()
@@ -988,6 +1005,175 @@ fn merge_groups(page: &PageIndex<'_>, mut groups: Vec<Group>, units: &[Unit]) ->
         rest.push(merged);
         groups = rest;
     }
+}
+
+/// Fewest turns each shape of an alternating stream takes (hero, block, hero, block).
+const MIN_TURNS: usize = 2;
+
+/// Listings that alternate two card shapes in one container: a hero card, a block of
+/// smaller cards, a hero card, another block. Sibling grouping sees the heroes as one list
+/// and each block's cards as lists of their own (too deep and too far apart to merge), so
+/// none of those groups is the whole listing.
+///
+/// For every one-list group A, the container's other children that hold cards are grouped
+/// by signature (`tag.class`); the children of one signature whose cards take turns with
+/// A's cards, each shape at least [`MIN_TURNS`] times, join A in a new group. Inside those
+/// blocks, cards in widgets or chrome stay out, and so do card tags that not every block
+/// holds: a block's one-off promo is not part of the stream. The new groups are returned
+/// for scoring next to the old ones, which stay candidates.
+fn alternating_groups(page: &PageIndex<'_>, groups: &[Group], units: &[Unit]) -> Vec<Group> {
+    let unit_of: HashMap<NodeId, usize> =
+        units.iter().enumerate().map(|(i, u)| (u.el, i)).collect();
+    let mut out = Vec::new();
+    for a in groups
+        .iter()
+        .filter(|g| g.parts == 1 && g.shapes.is_empty())
+    {
+        let Some(container) = page.el(a.container) else {
+            continue;
+        };
+        let a_els: HashSet<NodeId> = a.units.iter().map(|&u| units[u].el).collect();
+        let mut by_sig: Vec<(String, Vec<ElementRef<'_>>)> = Vec::new();
+        for child in container.child_elements() {
+            if a_els.contains(&child.id()) || page.below(child.id()) == Below::None {
+                continue;
+            }
+            let sig = signature(child);
+            match by_sig.iter_mut().find(|(s, _)| *s == sig) {
+                Some((_, v)) => v.push(child),
+                None => by_sig.push((sig, vec![child])),
+            }
+        }
+        for (sig, slots) in by_sig {
+            if slots.len() < MIN_TURNS {
+                continue;
+            }
+            if let Some(g) = alternate_with(page, units, &unit_of, a, &sig, &slots) {
+                out.push(g);
+            }
+        }
+    }
+    out
+}
+
+/// The group of A's cards and the cards of `slots` (children of A's container with one
+/// signature), if the two shapes take turns often enough.
+fn alternate_with(
+    page: &PageIndex<'_>,
+    units: &[Unit],
+    unit_of: &HashMap<NodeId, usize>,
+    a: &Group,
+    sig: &str,
+    slots: &[ElementRef<'_>],
+) -> Option<Group> {
+    let container = page.el(a.container)?;
+    let a_els: HashSet<NodeId> = a.units.iter().map(|&u| units[u].el).collect();
+    let mut per_slot: Vec<Vec<usize>> = slots
+        .iter()
+        .map(|slot| {
+            slot.descendent_elements()
+                .filter_map(|e| unit_of.get(&e.id()).map(|&u| (e, u)))
+                .filter(|(e, _)| {
+                    // The card and everything up to the block: a `tab-content` or an
+                    // `<aside>` inside a block is a widget, whatever the block is.
+                    !std::iter::once(*e)
+                        .chain(e.ancestors().filter_map(ElementRef::wrap))
+                        .take_while(|x| x.id() != container.id())
+                        .any(|x| is_chrome(x) || has_widget_marker(x))
+                })
+                .map(|(_, u)| u)
+                .collect()
+        })
+        .collect();
+    // Card tags every block holds (blocks left empty by the widget rule do not count).
+    let mut common: Option<Vec<&str>> = None;
+    for cards in per_slot.iter().filter(|c| !c.is_empty()) {
+        let mut tags: Vec<&str> = Vec::new();
+        for &u in cards {
+            if !tags.contains(&units[u].tag.as_str()) {
+                tags.push(units[u].tag.as_str());
+            }
+        }
+        common = Some(match common {
+            None => tags,
+            Some(prev) => prev.into_iter().filter(|t| tags.contains(t)).collect(),
+        });
+    }
+    let common = common?;
+    for cards in &mut per_slot {
+        cards.retain(|&u| common.contains(&units[u].tag.as_str()));
+    }
+    // Turns: runs of A cards and of (non-empty) blocks among the container's children.
+    let filled: HashSet<NodeId> = slots
+        .iter()
+        .zip(&per_slot)
+        .filter(|(_, c)| !c.is_empty())
+        .map(|(s, _)| s.id())
+        .collect();
+    let (mut a_turns, mut b_turns, mut last) = (0, 0, None);
+    for child in container.child_elements() {
+        let kind = if a_els.contains(&child.id()) {
+            true
+        } else if filled.contains(&child.id()) {
+            false
+        } else {
+            continue;
+        };
+        if last != Some(kind) {
+            if kind {
+                a_turns += 1;
+            } else {
+                b_turns += 1;
+            }
+            last = Some(kind);
+        }
+    }
+    if a_turns < MIN_TURNS || b_turns < MIN_TURNS {
+        return None;
+    }
+    // Cards that are blocks themselves sit right below the container, like A's, and need
+    // no scope; cards inside blocks are scoped by the blocks' signature.
+    let inside = slots
+        .iter()
+        .zip(&per_slot)
+        .all(|(s, c)| c.iter().all(|&u| units[u].el != s.id()));
+    let mut shapes = vec![Shape {
+        group: a.clone(),
+        scope: None,
+    }];
+    let b_units: Vec<usize> = per_slot.iter().flatten().copied().collect();
+    for tag in &common {
+        let members: Vec<usize> = b_units
+            .iter()
+            .copied()
+            .filter(|&u| units[u].tag == *tag)
+            .collect();
+        let classes = common_classes(page, units, &members);
+        shapes.push(Shape {
+            group: Group {
+                units: members,
+                container: a.container,
+                tag: (*tag).to_string(),
+                tokens: class_tokens(&classes),
+                classes,
+                parts: 1,
+                shapes: Vec::new(),
+            },
+            scope: inside.then(|| sig.to_string()),
+        });
+    }
+    let mut all: Vec<usize> = a.units.iter().chain(&b_units).copied().collect();
+    all.sort_by_key(|&u| page.order(units[u].el));
+    all.dedup();
+    Some(Group {
+        units: all,
+        container: a.container,
+        tag: a.tag.clone(),
+        classes: Vec::new(),
+        tokens: HashSet::new(),
+        parts: 1 + filled.len(),
+        shapes,
+    })
 }
 
 /// Class/id words of widgets that are not the page's main listing.
@@ -1028,6 +1214,23 @@ const WIDGET_WORDS: &[&str] = &[
     "partners",
     "marketplace",
 ];
+
+/// Page chrome: navigation, header, footer, sidebars, by tag or ARIA role.
+fn is_chrome(el: ElementRef<'_>) -> bool {
+    matches!(
+        el.value().name(),
+        "nav" | "footer" | "aside" | "header" | "menu"
+    ) || matches!(
+        el.value().attr("role").unwrap_or(""),
+        "navigation" | "banner" | "contentinfo" | "complementary" | "menu" | "menubar"
+    )
+}
+
+fn has_widget_marker(el: ElementRef<'_>) -> bool {
+    marker_tokens(el)
+        .iter()
+        .any(|t| WIDGET_WORDS.contains(&t.as_str()))
+}
 
 fn score(page: &PageIndex<'_>, g: &Group, units: &[Unit]) -> (f64, Vec<String>, Features) {
     let members: Vec<&Unit> = g.units.iter().map(|&u| &units[u]).collect();
@@ -1080,12 +1283,7 @@ fn score(page: &PageIndex<'_>, g: &Group, units: &[Unit]) -> (f64, Vec<String>, 
         {
             let name = a.value().name();
             let role = a.value().attr("role").unwrap_or("");
-            if matches!(name, "nav" | "footer" | "aside" | "header" | "menu")
-                || matches!(
-                    role,
-                    "navigation" | "banner" | "contentinfo" | "complementary" | "menu" | "menubar"
-                )
-            {
+            if is_chrome(a) {
                 if !chrome {
                     penalties.push(format!(
                         "inside <{name}{}>",
@@ -1133,7 +1331,11 @@ fn derive(
         .filter_map(|&u| page.el(units[u].el))
         .collect();
     let card_ids: HashSet<NodeId> = cards.iter().map(|c| c.id()).collect();
-    let (card, matched, exact) = card_selector(page, g, &cards, &card_ids)?;
+    let (card, matched, exact) = if g.shapes.is_empty() {
+        card_selector(page, g, &cards, &card_ids, None)?
+    } else {
+        shapes_card_selector(page, g, units, &card_ids)?
+    };
 
     let title_targets: Vec<Option<ElementRef<'_>>> = g
         .units
@@ -1262,13 +1464,50 @@ fn usable_id(el: ElementRef<'_>) -> Option<&str> {
     el.value().attr("id").filter(|id| usable_class(id))
 }
 
-/// The simplest card selector that matches exactly the cards (scoped by an id or class of
-/// an ancestor when needed); else the closest one. Returns (selector, matched, exact).
+/// The card selector of a stream of several shapes: each shape's own selector, joined into
+/// a selector list, checked as a whole against the page. Returns (selector, matched, exact).
+fn shapes_card_selector(
+    page: &PageIndex<'_>,
+    g: &Group,
+    units: &[Unit],
+    ids: &HashSet<NodeId>,
+) -> Option<(String, usize, bool)> {
+    let mut parts: Vec<String> = Vec::new();
+    for shape in &g.shapes {
+        let cards: Vec<ElementRef<'_>> = shape
+            .group
+            .units
+            .iter()
+            .filter_map(|&u| page.el(units[u].el))
+            .collect();
+        let shape_ids: HashSet<NodeId> = cards.iter().map(|c| c.id()).collect();
+        let (css, _, _) = card_selector(
+            page,
+            &shape.group,
+            &cards,
+            &shape_ids,
+            shape.scope.as_deref(),
+        )?;
+        if !parts.contains(&css) {
+            parts.push(css);
+        }
+    }
+    let joined = parts.join(", ");
+    let css = Selector::parse(&joined).ok()?;
+    let matched: Vec<NodeId> = page.doc.select(&css).map(|e| e.id()).collect();
+    let exact = matched.len() == ids.len() && matched.iter().all(|m| ids.contains(m));
+    Some((joined, matched.len(), exact))
+}
+
+/// The simplest card selector that matches exactly the cards (scoped by `scope`, or an id
+/// or class of an ancestor, when needed); else the closest one. Returns (selector, matched,
+/// exact).
 fn card_selector(
     page: &PageIndex<'_>,
     g: &Group,
     cards: &[ElementRef<'_>],
     ids: &HashSet<NodeId>,
+    scope: Option<&str>,
 ) -> Option<(String, usize, bool)> {
     // Card parts: the tag, the tag with one common class, the tag with two.
     let mut parts: Vec<String> = vec![g.tag.clone()];
@@ -1279,7 +1518,7 @@ fn card_selector(
         parts.push(format!("{}.{}.{}", g.tag, g.classes[0], g.classes[1]));
     }
     let container = page.el(g.container)?;
-    let mut scopes: Vec<String> = Vec::new();
+    let mut scopes: Vec<String> = scope.map(str::to_string).into_iter().collect();
     for a in std::iter::once(container).chain(container.ancestors().filter_map(ElementRef::wrap)) {
         if matches!(a.value().name(), "html" | "body") {
             break;
@@ -1474,22 +1713,25 @@ fn field_selector(
     if missing == 0 {
         return Some(first);
     }
-    let mut best_union: Option<(i64, String)> = None;
+    // The second selector is weighed like the first: a bare `span` is the last resort here
+    // too (a second card shape's headline class beats "whatever span comes first").
+    let mut best_union: Option<(i64, usize, String)> = None;
     for o in &options {
         if *o == first {
             continue;
         }
         let u = format!("{first}, {o}");
+        let c = cost(o);
         if let Some((s, _)) = eval(&u)
             && s > score
             && best_union
                 .as_ref()
-                .is_none_or(|(b, bu)| s > *b || (s == *b && u.len() < bu.len()))
+                .is_none_or(|(b, bc, _)| s > *b || (s == *b && c < *bc))
         {
-            best_union = Some((s, u));
+            best_union = Some((s, c, u));
         }
     }
-    Some(best_union.map_or(first, |(_, u)| u))
+    Some(best_union.map_or(first, |(_, _, u)| u))
 }
 
 #[cfg(test)]
@@ -1640,6 +1882,107 @@ mod tests {
         assert_eq!(best.cards, 6);
         assert_eq!(best.features.parts, 2);
         assert_eq!(best.selectors.card, "article.story");
+    }
+
+    /// Heroes (`div.hero`, image only in a `srcset`) take turns with blocks of posts in one
+    /// column; a tab widget inside one block and a titled section with the posts' markup
+    /// after the last hero are not part of the stream.
+    fn alternating_page(last_block: &str) -> String {
+        let hero = |i: usize| {
+            format!(
+                r#"<div class="hero"><a href="/news/hero-story-{i}-slug"><span class="kicker">Space</span><span class="hero-title">Hero story {i} has a long title</span></a>
+                   <picture><img srcset="/i/hero-{i}.jpg"></picture></div>"#
+            )
+        };
+        let post = |i: usize| {
+            format!(
+                r#"<article class="post"><a href="/news/post-story-{i}-slug"><img src="/i/post-{i}.jpg"><h2>Post story {i} has a title</h2></a></article>"#
+            )
+        };
+        let tabs: String = (1..=3)
+            .map(|i| format!(r#"<div class="item"><a href="/news/tab-story-{i}-slug">Tab story {i} has a title</a></div>"#))
+            .collect();
+        format!(
+            r#"<body><div class="column">
+            {h1}<div class="block"><div class="row">{p1}{p2}</div><div class="tab-content">{tabs}</div></div>
+            {h2}<div class="block">{p3}<div class="row">{p4}{p5}</div></div>
+            {h3}{last_block}</div></body>"#,
+            h1 = hero(1),
+            h2 = hero(2),
+            h3 = hero(3),
+            p1 = post(1),
+            p2 = post(2),
+            p3 = post(3),
+            p4 = post(4),
+            p5 = post(5),
+        )
+    }
+
+    #[test]
+    fn alternating_card_shapes_form_one_listing() {
+        let side: String = (6..=8)
+            .map(|i| format!(r#"<article class="post"><a href="/news/post-story-{i}-slug"><h2>Post story {i} has a title</h2></a></article>"#))
+            .collect();
+        let html = alternating_page(&format!(
+            r#"<section class="block"><h2>Featured</h2>{side}</section>"#
+        ));
+        let doc = Html::parse_document(&html);
+        let url = Url::parse("https://example.org/").expect("url");
+        let best = detect(&doc, &url, &ctx())
+            .into_iter()
+            .next()
+            .expect("candidate");
+        assert_eq!(best.cards, 8, "{best:?}");
+        assert!(best.exact, "{:?}", best.selectors);
+        assert_eq!(best.selectors.card, "div.hero, div.block article");
+        assert_eq!(best.selectors.title, "h2, .hero-title");
+        let page_url = url.clone();
+        let pctx = super::super::select::PageContext {
+            page_url: &page_url,
+            base_url: None,
+            date: ctx(),
+            max_cards: 100,
+        };
+        let got = super::super::select::extract_cards(&doc, &best.rules, &pctx).cards;
+        let titles: Vec<&str> = got.iter().map(|c| c.title.as_str()).collect();
+        assert_eq!(
+            titles,
+            [
+                "Hero story 1 has a long title",
+                "Post story 1 has a title",
+                "Post story 2 has a title",
+                "Hero story 2 has a long title",
+                "Post story 3 has a title",
+                "Post story 4 has a title",
+                "Post story 5 has a title",
+                "Hero story 3 has a long title",
+            ]
+        );
+        // The hero's image is the sibling picture's `srcset`: the card is the whole hero.
+        assert_eq!(
+            got[0].image.as_ref().map(Url::as_str),
+            Some("https://example.org/i/hero-1.jpg")
+        );
+    }
+
+    #[test]
+    fn one_block_between_heroes_is_not_a_stream() {
+        // Heroes, then a single block: the shapes do not take turns twice, so no stream.
+        let html = format!(
+            r#"<body><div class="column">{}</div></body>"#,
+            (1..=3)
+                .map(|i| format!(r#"<div class="hero"><a href="/news/hero-story-{i}-slug"><span class="hero-title">Hero story {i} has a long title</span></a></div>"#))
+                .collect::<String>()
+                + r#"<div class="block"><article><a href="/news/post-a-b-c"><h2>Post a has a title</h2></a></article><article><a href="/news/post-d-e-f"><h2>Post d has a title</h2></a></article></div>"#
+        );
+        let doc = Html::parse_document(&html);
+        let url = Url::parse("https://example.org/").expect("url");
+        let found = detect(&doc, &url, &ctx());
+        assert!(
+            found.iter().all(|c| !c.selectors.card.contains(',')),
+            "{:?}",
+            found.iter().map(|c| &c.selectors.card).collect::<Vec<_>>()
+        );
     }
 
     #[test]
