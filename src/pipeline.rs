@@ -308,7 +308,8 @@ async fn process_feed(ctx: Arc<RunCtx>, feed: Arc<FeedSpec>) -> FeedOutcome {
         }
         Err(e) => {
             let msg = e.to_string();
-            tracing::warn!(feed = %feed.id, "{msg}");
+            // The end-of-run report prints every failure; the log line is for -v.
+            tracing::info!(feed = %feed.id, "{msg}");
             if let Err(se) = ctx.store().record_failure(&feed.id, &msg, ctx.now) {
                 tracing::error!(feed = %feed.id, "cannot record failure: {se}");
             }

@@ -634,7 +634,17 @@ impl Fetcher {
             }
         } else if e.is_connect() {
             // DNS and certificate failures are answers, not glitches: not retried.
-            if e.is_dns() || cause.contains("certificate") {
+            if e.is_dns() {
+                // reqwest's chain repeats the URL and layers; the resolver's own words say it.
+                let host = url.host_str().unwrap_or_default();
+                FetchError::Other {
+                    url: url_s,
+                    cause: format!(
+                        "cannot resolve host {host} ({}); is the network up and the name right?",
+                        root_cause(e)
+                    ),
+                }
+            } else if cause.contains("certificate") {
                 FetchError::Other { url: url_s, cause }
             } else {
                 FetchError::Connect { url: url_s, cause }
@@ -840,6 +850,15 @@ fn challenge(headers: &HeaderMap, body: &[u8]) -> Option<Option<&'static str>> {
     let text = String::from_utf8_lossy(body).to_ascii_lowercase();
     let markup = challenge_markup(&text) || (cloudflare && text.contains("just a moment..."));
     markup.then_some(vendor)
+}
+
+/// The innermost cause of an error: the message closest to what actually went wrong.
+fn root_cause(e: &dyn std::error::Error) -> String {
+    let mut cur: &dyn std::error::Error = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
 }
 
 /// The whole source chain of an error on one line ("a: b: c").
