@@ -985,15 +985,6 @@ fn visible_text_len(html: &str) -> usize {
     select::element_text(body).len()
 }
 
-/// Ids of the feeds in a config, for `--feed` validation and listings.
-pub fn feed_ids(config: &Config) -> HashMap<&str, &Url> {
-    config
-        .feeds
-        .iter()
-        .map(|f| (f.id.as_str(), &f.url))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
