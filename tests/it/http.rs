@@ -1,4 +1,5 @@
-//! Fetching over HTTP from a server the test starts on 127.0.0.1.
+//! Fetching over HTTP from a server the test starts on 127.0.0.1 (the conditional-GET flow
+//! and the rest of the crawler's behaviour are in `crawl.rs`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU16, Ordering};
@@ -47,39 +48,4 @@ fn http_error_names_feed_url_and_status_and_keeps_files() {
         "{stdout}"
     );
     assert_eq!(sb.read("out/ts.atom"), before);
-}
-
-#[test]
-fn conditional_get_304_writes_nothing() {
-    let page = demo_page();
-    let srv = TestServer::start(move |req| {
-        if req.header("if-none-match") == Some("\"v1\"") {
-            Reply::status(304).header("ETag", "\"v1\"")
-        } else {
-            Reply::ok(page.clone())
-                .header("ETag", "\"v1\"")
-                .header("Last-Modified", "Wed, 25 Nov 2026 08:00:00 GMT")
-        }
-    });
-    let sb = Sandbox::new();
-    sb.config(&[("ts", &srv.url("/news"))], "robots = false");
-    sb.run(&["--now", "2026-11-26T10:00:00Z"]).success();
-    let m0 = std::fs::metadata(sb.path("out/ts.rss"))
-        .and_then(|m| m.modified())
-        .expect("mtime");
-    std::thread::sleep(std::time::Duration::from_millis(30));
-    let out = sb.run(&["--now", "2026-11-26T11:00:00Z"]).success();
-    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
-    assert!(stdout.contains("not modified"), "{stdout}");
-    let hits = srv.hits("/news");
-    assert_eq!(hits.len(), 2);
-    assert_eq!(hits[1].header("if-none-match"), Some("\"v1\""));
-    assert_eq!(
-        hits[1].header("if-modified-since"),
-        Some("Wed, 25 Nov 2026 08:00:00 GMT")
-    );
-    let m1 = std::fs::metadata(sb.path("out/ts.rss"))
-        .and_then(|m| m.modified())
-        .expect("mtime");
-    assert_eq!(m0, m1, "a 304 touches no file");
 }
