@@ -353,10 +353,13 @@ fn extract_card(
             .into_iter()
             .find_map(|m| sel.value(m).as_deref().and_then(parse_read_time))
     });
+    // A teaser that is only an ellipsis (the truncation mark of an empty excerpt) says
+    // nothing.
     let teaser = rules
         .teaser
         .as_ref()
-        .and_then(|sel| sel.first(el).and_then(|t| sel.value(t)));
+        .and_then(|sel| sel.first(el).and_then(|t| sel.value(t)))
+        .filter(|t| !t.trim_matches(['.', '\u{2026}', ' ']).is_empty());
     let (date, date_relative) = match rules
         .date
         .as_ref()
