@@ -21,7 +21,7 @@ pub struct Cli {
 /// What to do.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Fetch every feed of the config once and update its files (what cron runs).
+    /// Fetch the feeds of the config that are due (all without `every`) and update their files (what cron runs).
     Run(RunArgs),
     /// Validate a config file without touching the network.
     Check(ConfigArg),
@@ -128,6 +128,9 @@ pub struct RunArgs {
     /// If another run holds the state, wait for it instead of exiting.
     #[arg(long)]
     pub wait: bool,
+    /// Fetch every feed now, also those whose schedule (`every`) says they are not due.
+    #[arg(long)]
+    pub all: bool,
     /// Pretend the run happens at this RFC 3339 time (for tests and replays).
     #[arg(long, value_name = "TIME", hide = true)]
     pub now: Option<chrono::DateTime<chrono::Utc>>,

@@ -21,6 +21,10 @@ use crate::render::Format;
 /// Article pages enrichment fetches per feed and run unless `enrich_budget` says otherwise.
 pub const DEFAULT_ENRICH_BUDGET: usize = 10;
 
+/// Accepted values of `every` and `max_every`.
+const SCHEDULE_RANGE: std::ops::RangeInclusive<Duration> =
+    Duration::from_secs(1)..=Duration::from_secs(365 * 86_400);
+
 /// Default config path, relative to the working directory.
 pub const DEFAULT_PATH: &str = "config/scifeed.toml";
 
@@ -98,6 +102,8 @@ const SETTINGS_KEYS: &[&str] = &[
     "max_cards",
     "robots",
     "enrich_budget",
+    "every",
+    "max_every",
 ];
 const FEED_KEYS: &[&str] = &[
     "id",
@@ -114,6 +120,8 @@ const FEED_KEYS: &[&str] = &[
     "min_interval_ms",
     "auto",
     "enrich",
+    "every",
+    "max_every",
 ];
 const SELECT_KEYS: &[&str] = &[
     "card",
@@ -171,6 +179,8 @@ struct RawSettings {
     max_cards: Option<Spanned<i64>>,
     robots: Option<bool>,
     enrich_budget: Option<usize>,
+    every: Option<Spanned<String>>,
+    max_every: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -190,6 +200,8 @@ struct RawFeed {
     min_interval_ms: Option<u64>,
     auto: Option<Spanned<bool>>,
     enrich: Option<bool>,
+    every: Option<Spanned<String>>,
+    max_every: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -542,6 +554,7 @@ impl Validator<'_> {
             robots: raw.robots.unwrap_or(d.robots),
             hosts: BTreeMap::new(),
         };
+        let (every, max_every) = self.schedule(raw.every, raw.max_every, None, None);
         Settings {
             output_dir,
             state,
@@ -551,8 +564,82 @@ impl Validator<'_> {
             public_url,
             keep_days: raw.keep_days.unwrap_or(365),
             enrich_budget: raw.enrich_budget.unwrap_or(DEFAULT_ENRICH_BUDGET),
+            every,
+            max_every: max_every.unwrap_or(crate::schedule::DEFAULT_MAX_EVERY),
             crawl,
         }
+    }
+
+    /// One duration key (`every`, `max_every`): "15m", "2h", "1d", within [`SCHEDULE_RANGE`].
+    fn duration(
+        &mut self,
+        v: Option<Spanned<String>>,
+        key: &str,
+        feed: Option<&str>,
+    ) -> Option<Duration> {
+        let v = v?;
+        let hint = Some(
+            "write a number and a unit: \"15m\", \"2h\", \"1d\" (s, m, h, d, w; \"1h30m\" works too)",
+        );
+        match crate::schedule::parse_duration(v.get_ref()) {
+            Ok(d) if SCHEDULE_RANGE.contains(&d) => Some(d),
+            Ok(_) => {
+                self.issue(
+                    v.span(),
+                    feed,
+                    format!(
+                        "`{key}` {:?} is out of range: 1 second to 365 days",
+                        v.get_ref()
+                    ),
+                    hint,
+                );
+                None
+            }
+            Err(e) => {
+                self.issue(
+                    v.span(),
+                    feed,
+                    format!("`{key}` is not a duration: {e}"),
+                    hint,
+                );
+                None
+            }
+        }
+    }
+
+    /// `every` and `max_every` of `[settings]` or of one feed (whose unset keys fall back to
+    /// `inherited`); `max_every` below `every` is an error at the key that made it so.
+    fn schedule(
+        &mut self,
+        every: Option<Spanned<String>>,
+        max_every: Option<Spanned<String>>,
+        feed: Option<&str>,
+        inherited: Option<(Option<Duration>, Duration)>,
+    ) -> (Option<Duration>, Option<Duration>) {
+        let max_span = max_every.as_ref().map(Spanned::span);
+        let every_span = every.as_ref().map(Spanned::span);
+        let e = self.duration(every, "every", feed);
+        let m = self.duration(max_every, "max_every", feed);
+        let (eff_every, eff_max) = match inherited {
+            Some((ie, im)) => (e.or(ie), m.unwrap_or(im)),
+            None => (e, m.unwrap_or(crate::schedule::DEFAULT_MAX_EVERY)),
+        };
+        if let Some(ev) = eff_every
+            && eff_max < ev
+            && let Some(span) = max_span.or(every_span)
+        {
+            self.issue(
+                span,
+                feed,
+                format!(
+                    "`max_every` ({}) is shorter than `every` ({})",
+                    crate::schedule::format_duration(eff_max),
+                    crate::schedule::format_duration(ev)
+                ),
+                Some("max_every is the longest pause between fetches; make it at least every (default 24h)"),
+            );
+        }
+        (e, m)
     }
 
     /// `[hosts."name"]` tables, keyed by lower-case host name.
@@ -750,6 +837,12 @@ impl Validator<'_> {
                 self.rules(sel.into_inner(), span, fid)
             }
         };
+        let (every, max_every) = self.schedule(
+            raw.every,
+            raw.max_every,
+            fid,
+            Some((settings.every, settings.max_every)),
+        );
         if self.issues.len() > before {
             return None;
         }
@@ -768,6 +861,8 @@ impl Validator<'_> {
             max_pages: u32::try_from(max_pages).unwrap_or(u32::MAX),
             min_interval: raw.min_interval_ms.map(Duration::from_millis),
             enrich: raw.enrich.unwrap_or(false),
+            every,
+            max_every,
         })
     }
 
@@ -1212,6 +1307,51 @@ title = "h2"
                 "{table}"
             );
         }
+    }
+
+    #[test]
+    fn schedule_keys_inherit_and_are_checked() {
+        let src = "[settings]\nevery = \"30m\"\n\n[[feed]]\nid = \"a\"\ntitle = \"A\"\nurl = \"https://a.org/\"\n\n[[feed]]\nid = \"b\"\ntitle = \"B\"\nurl = \"https://b.org/\"\nevery = \"2h\"\nmax_every = \"1w\"\n";
+        let c = parse_str(src).expect("valid");
+        assert_eq!(c.settings.every, Some(Duration::from_secs(1800)));
+        assert_eq!(c.settings.max_every, crate::schedule::DEFAULT_MAX_EVERY);
+        assert_eq!((c.feeds[0].every, c.feeds[0].max_every), (None, None));
+        assert_eq!(c.feeds[1].every, Some(Duration::from_secs(7200)));
+        assert_eq!(c.feeds[1].max_every, Some(Duration::from_secs(7 * 86_400)));
+        assert_eq!(parse_str(GOOD).expect("valid").settings.every, None);
+
+        let bad = "[settings]\nevery = \"0s\"\nmax_every = \"400d\"\n\n[[feed]]\nid = \"a\"\ntitle = \"A\"\nurl = \"https://a.org/\"\nevery = \"2d\"\n\n[[feed]]\nid = \"b\"\ntitle = \"B\"\nurl = \"https://b.org/\"\nmax_every = \"1h\"\nevery = 5\n";
+        let v = issues(bad);
+        assert_eq!(
+            v[0].message, "invalid type: integer `5`, expected a string",
+            "{v:?}"
+        );
+        let bad = bad.replace("every = 5\n", "every = \"2h\"\n");
+        let v = issues(&bad);
+        let text: Vec<String> = v.iter().map(ToString::to_string).collect();
+        let joined = text.join("\n");
+        assert!(
+            joined.contains("conf/test.toml:2:9: `every` \"0s\" is out of range"),
+            "{joined}"
+        );
+        assert!(
+            joined.contains("conf/test.toml:3:13: `max_every` \"400d\" is out of range"),
+            "{joined}"
+        );
+        // Feed a inherits max_every 24h (the default: the settings value was refused).
+        assert!(
+            joined.contains(
+                "conf/test.toml:9:9: feed \"a\": `max_every` (1d) is shorter than `every` (2d)"
+            ),
+            "{joined}"
+        );
+        assert!(
+            joined.contains(
+                "conf/test.toml:15:13: feed \"b\": `max_every` (1h) is shorter than `every` (2h)"
+            ),
+            "{joined}"
+        );
+        assert_eq!(v.len(), 4, "{joined}");
     }
 
     #[test]

@@ -27,6 +27,11 @@ pub struct Settings {
     pub keep_days: u32,
     /// Article pages fetched per feed and run at most by enrichment (0 turns it off).
     pub enrich_budget: usize,
+    /// Shortest interval between fetches of a feed (`every`); `None`: `run` fetches every
+    /// feed each time.
+    pub every: Option<Duration>,
+    /// Longest interval between fetches of a feed (`max_every`, default 24 h).
+    pub max_every: Duration,
     pub crawl: CrawlSettings,
 }
 
@@ -116,6 +121,10 @@ pub struct FeedSpec {
     pub min_interval: Option<Duration>,
     /// Fill missing dates, authors, images and read times from the article pages.
     pub enrich: bool,
+    /// This feed's own `every` (beats `[settings] every`).
+    pub every: Option<Duration>,
+    /// This feed's own `max_every` (beats `[settings] max_every`).
+    pub max_every: Option<Duration>,
 }
 
 /// A whole validated config file.

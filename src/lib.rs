@@ -19,6 +19,7 @@ pub mod output;
 pub mod pipeline;
 pub mod render;
 pub mod report;
+pub mod schedule;
 pub mod shutdown;
 pub mod store;
 pub mod store_health;

@@ -50,6 +50,7 @@ fn real_main(cli: &Cli) -> anyhow::Result<u8> {
                 now: args.now,
                 progress: !cli.quiet && std::io::stderr().is_terminal(),
                 signals: true,
+                all: args.all,
             };
             let runtime = runtime()?;
             let report = runtime.block_on(pipeline::run(&cfg, &opts))?;

@@ -12,7 +12,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SubsecRound, Utc};
 use futures_util::StreamExt;
@@ -28,6 +28,7 @@ use crate::extract::select::{self, Extraction, FieldSelector, PageContext};
 use crate::extract::structured;
 use crate::failpoint;
 use crate::feed::{Config, FeedSpec, Settings};
+use crate::fetch::cache::CacheHints;
 use crate::fetch::gate::HostGates;
 use crate::fetch::robots::RobotsCache;
 use crate::fetch::{FetchError, Fetched, Fetcher, Page};
@@ -36,6 +37,7 @@ use crate::model::{ArticleRecord, Card, FeedMeta, Item};
 use crate::output;
 use crate::render;
 use crate::report::{FeedOutcome, FeedStatus, RunReport};
+use crate::schedule::{self, ScheduleConfig, ScheduleState};
 use crate::shutdown::Shutdown;
 use crate::store::{Store, StoreError, Validators};
 
@@ -52,6 +54,36 @@ pub struct RunOptions {
     pub progress: bool,
     /// Stop gracefully on SIGINT/SIGTERM (installs process-wide handlers; the CLI sets it).
     pub signals: bool,
+    /// Fetch every feed, due or not (`run --all`).
+    pub all: bool,
+}
+
+/// Options of one crawl round ([`Runner::round`]).
+#[derive(Debug, Clone, Default)]
+pub struct RoundOptions {
+    /// Only these feed ids (all when empty).
+    pub only: Vec<String>,
+    /// Fetch only the feeds whose schedule says they are due; feeds without `every` always
+    /// are. `false` fetches every feed (`run --all`).
+    pub due_only: bool,
+    /// `every` of feeds that set none, before `[settings] every` (`serve --every`).
+    pub every: Option<Duration>,
+    /// The round's clock; `None` = now. Tests pin it.
+    pub now: Option<DateTime<Utc>>,
+    /// Show a progress bar (only sensible on a terminal).
+    pub progress: bool,
+}
+
+/// What one round did, and when the next one is wanted.
+#[derive(Debug, Clone, Default)]
+pub struct RoundReport {
+    /// Per-feed outcomes (feeds not due included, as [`FeedStatus::NotDue`]).
+    pub report: RunReport,
+    /// The earliest next due time of the config's scheduled feeds (`None` when no feed has
+    /// `every`); may be in the past when a feed is already due again (say, an interrupted one).
+    pub next_wake: Option<DateTime<Utc>>,
+    /// HTTP requests this round sent (robots.txt, retries and redirect hops included).
+    pub requests: usize,
 }
 
 /// Errors that stop the whole run (exit code 2).
@@ -111,118 +143,220 @@ pub enum FeedError {
 struct RunCtx {
     settings: Settings,
     store: Arc<Mutex<Store>>,
-    fetcher: Fetcher,
+    fetcher: Arc<Fetcher>,
     now: DateTime<Utc>,
     shutdown: Shutdown,
+    /// `every` of feeds that set none (see [`RoundOptions::every`]).
+    every: Option<Duration>,
 }
 
 impl RunCtx {
     fn store(&self) -> MutexGuard<'_, Store> {
-        // A panic while holding the lock cannot leave SQLite inconsistent (transactions roll
-        // back), so a poisoned lock is still usable.
-        self.store
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock_store(&self.store)
     }
 }
 
-/// Runs every (selected) feed of `config` once.
+/// Runs the (selected) feeds of `config` once: those due, or all with `opts.all` or when no
+/// feed has a schedule.
 pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunReport, RunError> {
-    let feeds: Vec<FeedSpec> = if opts.only.is_empty() {
-        config.feeds.clone()
-    } else {
-        let mut v = Vec::new();
-        for id in &opts.only {
-            let f = config
+    let runner = Runner::open(config, opts.wait)?;
+    if opts.signals {
+        runner.listen_for_signals();
+    }
+    let round = runner
+        .round(&RoundOptions {
+            only: opts.only.clone(),
+            due_only: !opts.all,
+            every: None,
+            now: opts.now,
+            progress: opts.progress,
+        })
+        .await?;
+    Ok(round.report)
+}
+
+/// Crawls a config round after round in one process (`run` makes one round, `serve` many):
+/// holds the locked store, the HTTP client with its connections, the host gates (back-offs
+/// carry over between rounds) and the shutdown switch.
+pub struct Runner {
+    config: Config,
+    store: Arc<Mutex<Store>>,
+    fetcher: Arc<Fetcher>,
+    shutdown: Shutdown,
+    /// Rounds never overlap.
+    round: tokio::sync::Mutex<()>,
+}
+
+impl Runner {
+    /// Opens and locks the store (`wait`: wait for another process holding it), creates the
+    /// output directory and the fetcher.
+    pub fn open(config: &Config, wait: bool) -> Result<Runner, RunError> {
+        let settings = &config.settings;
+        let store = Arc::new(Mutex::new(Store::open(&settings.state, wait)?));
+        std::fs::create_dir_all(&settings.output_dir).map_err(|source| RunError::OutputDir {
+            path: settings.output_dir.clone(),
+            source,
+        })?;
+        output::remove_stale_temps(&settings.output_dir);
+        let gates = HostGates::for_run(
+            &settings.crawl,
+            config
                 .feeds
                 .iter()
-                .find(|f| &f.id == id)
-                .ok_or_else(|| RunError::UnknownFeed(id.clone()))?;
-            v.push(f.clone());
-        }
-        v
-    };
-    let settings = config.settings.clone();
-    let store = Arc::new(Mutex::new(Store::open(&settings.state, opts.wait)?));
-    std::fs::create_dir_all(&settings.output_dir).map_err(|source| RunError::OutputDir {
-        path: settings.output_dir.clone(),
-        source,
-    })?;
-    output::remove_stale_temps(&settings.output_dir);
-    let now = opts.now.unwrap_or_else(Utc::now).trunc_subsecs(0);
-    let gates = HostGates::for_run(
-        &settings.crawl,
-        feeds
-            .iter()
-            .filter_map(|f| f.url.host_str().map(|h| (h, f.min_interval))),
-    );
-    let robots_cache: Arc<dyn RobotsCache> = store.clone();
-    let fetcher = Fetcher::new(
-        &settings.user_agent,
-        &settings.crawl,
-        gates,
-        robots_cache,
-        now,
-    )?;
-    let shutdown = Shutdown::default();
-    if opts.signals
-        && let Err(e) = shutdown.listen()
-    {
-        tracing::warn!("cannot install signal handlers: {e}");
+                .filter_map(|f| f.url.host_str().map(|h| (h, f.min_interval))),
+        );
+        let robots_cache: Arc<dyn RobotsCache> = store.clone();
+        let fetcher = Fetcher::new(
+            &settings.user_agent,
+            &settings.crawl,
+            gates,
+            robots_cache,
+            Utc::now().trunc_subsecs(0),
+        )?;
+        Ok(Runner {
+            config: config.clone(),
+            store,
+            fetcher: Arc::new(fetcher),
+            shutdown: Shutdown::default(),
+            round: tokio::sync::Mutex::new(()),
+        })
     }
-    let ctx = Arc::new(RunCtx {
-        settings,
-        store,
-        fetcher,
-        now,
-        shutdown,
-    });
-    let started = Instant::now();
-    let bar = progress_bar(opts.progress, feeds.len());
-    let concurrency = ctx.settings.crawl.concurrency;
-    let mut outcomes: Vec<FeedOutcome> = futures_util::stream::iter(schedule(feeds))
-        .map(|work| {
-            let ctx = Arc::clone(&ctx);
-            let bar = bar.clone();
-            async move {
-                match work {
-                    Work::Robots(url) => {
-                        ctx.fetcher.warm_up(&url).await;
-                        None
-                    }
-                    Work::Feed(feed) if ctx.shutdown.signal().is_some() => {
-                        // Stopping: feeds not started yet stay as they are ("not run").
-                        Some(FeedOutcome::new(&feed.id, feed.url.as_str()))
-                    }
-                    Work::Feed(feed) => {
-                        let out = process_feed(ctx, feed).await;
-                        if let Some(b) = &bar {
-                            b.set_message(out.id.clone());
-                            b.inc(1);
+
+    /// Installs SIGINT/SIGTERM handlers that stop the round in progress gracefully (call
+    /// inside the runtime).
+    pub fn listen_for_signals(&self) {
+        if let Err(e) = self.shutdown.listen() {
+            tracing::warn!("cannot install signal handlers: {e}");
+        }
+    }
+
+    /// The switch that stops rounds: once triggered, the round in progress finishes the feeds
+    /// past their fetch and later rounds start no feed.
+    pub fn shutdown(&self) -> &Shutdown {
+        &self.shutdown
+    }
+
+    /// The config the runner crawls.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The store, locked for this process; hold the guard briefly (rounds use it too).
+    pub fn store(&self) -> MutexGuard<'_, Store> {
+        lock_store(&self.store)
+    }
+
+    /// One crawl round: fetches the due (or all, or the named) feeds, each committed and
+    /// written as it finishes, and says when the next round is wanted.
+    pub async fn round(&self, opts: &RoundOptions) -> Result<RoundReport, RunError> {
+        let _one_at_a_time = self.round.lock().await;
+        let config = &self.config;
+        let feeds: Vec<FeedSpec> = if opts.only.is_empty() {
+            config.feeds.clone()
+        } else {
+            let mut v = Vec::new();
+            for id in &opts.only {
+                let f = config
+                    .feeds
+                    .iter()
+                    .find(|f| &f.id == id)
+                    .ok_or_else(|| RunError::UnknownFeed(id.clone()))?;
+                v.push(f.clone());
+            }
+            v
+        };
+        let now = opts.now.unwrap_or_else(Utc::now).trunc_subsecs(0);
+        self.fetcher.begin_round(now);
+        let requests_before = self.fetcher.requests();
+        let states = self.store().schedule_states()?;
+        let (feeds, later) = schedule::select_due(
+            feeds,
+            &config.settings,
+            opts.every,
+            &states,
+            opts.due_only,
+            now,
+        );
+        let ctx = Arc::new(RunCtx {
+            settings: config.settings.clone(),
+            store: Arc::clone(&self.store),
+            fetcher: Arc::clone(&self.fetcher),
+            now,
+            shutdown: self.shutdown.clone(),
+            every: opts.every,
+        });
+        let started = Instant::now();
+        let bar = progress_bar(opts.progress && !feeds.is_empty(), feeds.len());
+        let concurrency = ctx.settings.crawl.concurrency;
+        let mut outcomes: Vec<FeedOutcome> = futures_util::stream::iter(work_list(feeds))
+            .map(|work| {
+                let ctx = Arc::clone(&ctx);
+                let bar = bar.clone();
+                async move {
+                    match work {
+                        Work::Robots(url) => {
+                            ctx.fetcher.warm_up(&url).await;
+                            None
                         }
-                        Some(out)
+                        Work::Feed(feed) if ctx.shutdown.signal().is_some() => {
+                            // Stopping: feeds not started yet stay as they are ("not run").
+                            Some(FeedOutcome::new(&feed.id, feed.url.as_str()))
+                        }
+                        Work::Feed(feed) => {
+                            let out = process_feed(ctx, feed).await;
+                            if let Some(b) = &bar {
+                                b.set_message(out.id.clone());
+                                b.inc(1);
+                            }
+                            Some(out)
+                        }
                     }
                 }
-            }
+            })
+            .buffer_unordered(concurrency)
+            .filter_map(std::future::ready)
+            .collect()
+            .await;
+        if let Some(b) = bar {
+            b.finish_and_clear();
+        }
+        let requests = self.fetcher.requests() - requests_before;
+        tracing::info!(
+            "{} feeds fetched, {} not due, {requests} HTTP requests in {:.2}s",
+            outcomes.len(),
+            later.len(),
+            started.elapsed().as_secs_f64()
+        );
+        outcomes.extend(later.into_iter().map(|(feed, next)| {
+            let mut o = FeedOutcome::new(&feed.id, feed.url.as_str());
+            o.status = FeedStatus::NotDue { next };
+            o
+        }));
+        outcomes.sort_by(|a, b| a.id.cmp(&b.id));
+        let states = self.store().schedule_states()?;
+        Ok(RoundReport {
+            report: RunReport {
+                outcomes,
+                interrupted: self.shutdown.signal(),
+            },
+            next_wake: schedule::next_wake(
+                &config.feeds,
+                &config.settings,
+                opts.every,
+                &states,
+                now,
+            ),
+            requests,
         })
-        .buffer_unordered(concurrency)
-        .filter_map(std::future::ready)
-        .collect()
-        .await;
-    if let Some(b) = bar {
-        b.finish_and_clear();
     }
-    tracing::info!(
-        "{} feeds, {} HTTP requests in {:.2}s",
-        outcomes.len(),
-        ctx.fetcher.requests(),
-        started.elapsed().as_secs_f64()
-    );
-    outcomes.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(RunReport {
-        outcomes,
-        interrupted: ctx.shutdown.signal(),
-    })
+}
+
+fn lock_store(store: &Mutex<Store>) -> MutexGuard<'_, Store> {
+    // A panic while holding the lock cannot leave SQLite inconsistent (transactions roll
+    // back), so a poisoned lock is still usable.
+    store
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// One unit of work for the run's single `buffer_unordered`.
@@ -237,7 +371,7 @@ enum Work {
 /// once; otherwise the hosts whose first feed comes late in the stream would start their
 /// queue (robots.txt, Crawl-delay, pages) only when a slot frees up. Each robots.txt still
 /// takes one of the `concurrency` slots, so the global limit holds.
-fn schedule(feeds: Vec<FeedSpec>) -> Vec<Work> {
+fn work_list(feeds: Vec<FeedSpec>) -> Vec<Work> {
     let feeds = interleave_by_host(feeds);
     let mut origins = HashSet::new();
     let robots: Vec<Work> = feeds
@@ -299,7 +433,18 @@ fn progress_bar(enabled: bool, len: usize) -> Option<indicatif::ProgressBar> {
 async fn process_feed(ctx: Arc<RunCtx>, feed: Arc<FeedSpec>) -> FeedOutcome {
     let started = Instant::now();
     let mut outcome = FeedOutcome::new(&feed.id, feed.url.as_str());
-    let result = fetch_and_update(&ctx, &feed, &mut outcome).await;
+    let mut sched = match ctx.store().schedule(&feed.id) {
+        Ok(prev) => FeedSchedule {
+            cfg: ScheduleConfig::for_feed(&feed, &ctx.settings, ctx.every),
+            prev,
+            hints: CacheHints::default(),
+        },
+        Err(e) => {
+            outcome.status = FeedStatus::Failed(e.to_string());
+            return outcome;
+        }
+    };
+    let result = fetch_and_update(&ctx, &feed, &mut outcome, &mut sched).await;
     outcome.elapsed = started.elapsed();
     match result {
         Ok(status) => {
@@ -310,13 +455,48 @@ async fn process_feed(ctx: Arc<RunCtx>, feed: Arc<FeedSpec>) -> FeedOutcome {
             let msg = e.to_string();
             // The end-of-run report prints every failure; the log line is for -v.
             tracing::info!(feed = %feed.id, "{msg}");
-            if let Err(se) = ctx.store().record_failure(&feed.id, &msg, ctx.now) {
+            let next = sched.plan(schedule::Outcome::Failed, &feed.id, ctx.now);
+            if let Err(se) =
+                ctx.store()
+                    .record_failure_scheduled(&feed.id, &msg, ctx.now, next.as_ref())
+            {
                 tracing::error!(feed = %feed.id, "cannot record failure: {se}");
             }
             outcome.status = FeedStatus::Failed(msg);
         }
     }
     outcome
+}
+
+/// What the schedule needs to know about one feed's fetch.
+#[derive(Debug, Clone)]
+struct FeedSchedule {
+    /// `None`: the feed has no `every`, nothing is planned.
+    cfg: Option<ScheduleConfig>,
+    /// The stored state before this fetch.
+    prev: Option<ScheduleState>,
+    /// What the last response said about asking again.
+    hints: CacheHints,
+}
+
+impl FeedSchedule {
+    /// The state to store after this fetch ended with `outcome`.
+    fn plan(
+        &self,
+        outcome: schedule::Outcome,
+        feed: &str,
+        now: DateTime<Utc>,
+    ) -> Option<ScheduleState> {
+        let cfg = self.cfg.as_ref()?;
+        Some(schedule::plan(
+            cfg,
+            self.prev.as_ref(),
+            outcome,
+            &self.hints,
+            feed,
+            now,
+        ))
+    }
 }
 
 /// What extraction found on one listing page.
@@ -341,6 +521,7 @@ async fn fetch_and_update(
     ctx: &Arc<RunCtx>,
     feed: &Arc<FeedSpec>,
     outcome: &mut FeedOutcome,
+    sched: &mut FeedSchedule,
 ) -> Result<FeedStatus, FeedError> {
     let url_key = validators_key(feed);
     let (validators, state) = {
@@ -351,14 +532,23 @@ async fn fetch_and_update(
     let files_stale = state.dirty
         || state.render_key.as_deref() != Some(render_key.as_str())
         || outputs(&ctx.settings, feed).iter().any(|p| !p.exists());
-    let fetched = tokio::select! {
-        fetched = ctx.fetcher.fetch(&feed.url, &validators) => fetched?,
+    let (fetched, hints) = tokio::select! {
+        fetched = ctx.fetcher.fetch_with_hints(&feed.url, &validators) => fetched,
         // A fetch changes nothing, so abandoning it on shutdown is safe.
         () = ctx.shutdown.grace_over() => return Ok(FeedStatus::Pending),
     };
-    let page = match fetched {
+    sched.hints = hints;
+    let unchanged = sched.plan(
+        schedule::Outcome::Fetched { new_items: 0 },
+        &feed.id,
+        ctx.now,
+    );
+    let page = match fetched? {
         Fetched::NotModified => {
             outcome.http_status = Some(304);
+            if let Some(next) = &unchanged {
+                ctx.store().save_schedule(&feed.id, next)?;
+            }
             return finish_unchanged_page(ctx, feed, files_stale, &render_key, outcome, |total| {
                 FeedStatus::NotModified { total }
             })
@@ -376,8 +566,14 @@ async fn fetch_and_update(
     };
     if validators.body_hash.is_some() && validators.body_hash == new_validators.body_hash {
         // Same bytes as last time: nothing to parse. Keep fresh validators for next time.
-        ctx.store()
-            .commit_feed(&feed.id, &[], &[(url_key, new_validators)], false, ctx.now)?;
+        ctx.store().commit_feed_scheduled(
+            &feed.id,
+            &[],
+            &[(url_key, new_validators)],
+            false,
+            ctx.now,
+            unchanged.as_ref(),
+        )?;
         return finish_unchanged_page(ctx, feed, files_stale, &render_key, outcome, |total| {
             FeedStatus::Unchanged { total }
         })
@@ -413,8 +609,17 @@ async fn fetch_and_update(
     };
     let ctx2 = Arc::clone(ctx);
     let feed2 = Arc::clone(feed);
+    let sched2 = sched.clone();
     let update = tokio::task::spawn_blocking(move || {
-        commit_and_write(&ctx2, &feed2, &cards, validators, files_stale, &render_key)
+        commit_and_write(
+            &ctx2,
+            &feed2,
+            &cards,
+            validators,
+            files_stale,
+            &render_key,
+            &sched2,
+        )
     })
     .await
     .map_err(|e| FeedError::Internal(format!("update task failed: {e}")))??;
@@ -805,6 +1010,7 @@ fn commit_and_write(
     validators: Validators,
     files_stale: bool,
     render_key: &str,
+    sched: &FeedSchedule,
 ) -> Result<PageUpdate, FeedError> {
     let ids: Vec<String> = cards
         .iter()
@@ -828,12 +1034,20 @@ fn commit_and_write(
     // The store commits before the files are written: a crash in between leaves the feed
     // dirty, and the next run re-renders it from the store. Files first would let a crash
     // re-date items already emitted (the re-merge would stamp a new first-seen time).
-    store.commit_feed(
+    let next = sched.plan(
+        schedule::Outcome::Fetched {
+            new_items: merged.new,
+        },
+        &feed.id,
+        ctx.now,
+    );
+    store.commit_feed_scheduled(
         &feed.id,
         &merged.upserts,
         &[(validators_key(feed), validators)],
         merged.changed(),
         ctx.now,
+        next.as_ref(),
     )?;
     drop(store);
     failpoint::hit("after-commit", &feed.id);
@@ -1040,7 +1254,7 @@ mod tests {
             &crate::config::Overrides::default(),
         )
         .expect("valid");
-        let got: Vec<String> = schedule(cfg.feeds)
+        let got: Vec<String> = work_list(cfg.feeds)
             .iter()
             .map(|w| match w {
                 Work::Robots(u) => format!("robots {}", u.origin().ascii_serialization()),

@@ -21,6 +21,8 @@ pub enum FeedStatus {
     NotModified { total: usize },
     /// The feed's files and history were left as they were.
     Failed(String),
+    /// Not fetched: its schedule says it is due at `next` (UTC).
+    NotDue { next: chrono::DateTime<chrono::Utc> },
 }
 
 /// One feed's result.
@@ -98,7 +100,12 @@ impl RunReport {
             "time".into(),
         ]];
         for o in &self.outcomes {
+            let not_due;
             let (status, new, upd, total) = match &o.status {
+                FeedStatus::NotDue { next } => {
+                    not_due = format!("not due (next {} UTC)", next.format("%b %d %H:%M"));
+                    (not_due.as_str(), None, None, None)
+                }
                 FeedStatus::Pending => ("not run", None, None, None),
                 FeedStatus::Updated {
                     new,
@@ -123,7 +130,11 @@ impl RunReport {
                     .filter(|(_, all)| *all > 0)
                     .map_or_else(|| "-".into(), |(d, all)| format!("{}%", d * 100 / all)),
                 o.http_status.map_or_else(|| "-".into(), |s| s.to_string()),
-                format!("{:.2}s", o.elapsed.as_secs_f64()),
+                if matches!(o.status, FeedStatus::NotDue { .. }) {
+                    "-".into()
+                } else {
+                    format!("{:.2}s", o.elapsed.as_secs_f64())
+                },
             ]);
         }
         let mut widths = [0usize; 8];
@@ -146,8 +157,17 @@ impl RunReport {
             out.push_str(line.trim_end());
             out.push('\n');
         }
-        let ok = self.outcomes.len() - self.failed();
-        let _ = writeln!(out, "{ok} ok, {} failed", self.failed());
+        let not_due = self
+            .outcomes
+            .iter()
+            .filter(|o| matches!(o.status, FeedStatus::NotDue { .. }))
+            .count();
+        let ok = self.outcomes.len() - self.failed() - not_due;
+        let _ = write!(out, "{ok} ok, {} failed", self.failed());
+        if not_due > 0 {
+            let _ = write!(out, ", {not_due} not due");
+        }
+        out.push('\n');
         if let Some(signal) = self.interrupted {
             let not_run = self
                 .outcomes
@@ -212,6 +232,25 @@ mod tests {
             interrupted: None,
         };
         assert_eq!(ok.exit_code(), 0);
+        let mut later = FeedOutcome::new("later", "https://l/");
+        later.status = FeedStatus::NotDue {
+            next: chrono::DateTime::parse_from_rfc3339("2026-11-26T14:05:00Z")
+                .expect("date")
+                .to_utc(),
+        };
+        let scheduled = RunReport {
+            outcomes: vec![a.clone(), later],
+            interrupted: None,
+        };
+        assert_eq!(scheduled.exit_code(), 0, "a feed not due is not a failure");
+        let t = scheduled.table();
+        let row: Vec<&str> = t.lines().nth(2).expect("row").split_whitespace().collect();
+        assert_eq!(
+            row.join(" "),
+            "later not due (next Nov 26 14:05 UTC) - - - - - -",
+            "{t}"
+        );
+        assert!(t.contains("1 ok, 0 failed, 1 not due"), "{t}");
         let stopped = RunReport {
             outcomes: vec![a, FeedOutcome::new("c", "https://c/")],
             interrupted: Some(2),

@@ -12,6 +12,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::model::{ArticleRecord, DateSource, Item};
+use crate::schedule::ScheduleState;
 
 /// `PRAGMA application_id` of scifeed stores ("SCFD"): tells our file from a foreign one.
 const APPLICATION_ID: i64 = 0x5343_4644;
@@ -351,6 +352,19 @@ impl Store {
         dirty: bool,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        self.commit_feed_scheduled(feed, upserts, validators, dirty, now, None)
+    }
+
+    /// [`Store::commit_feed`], and the feed's new schedule in the same transaction.
+    pub fn commit_feed_scheduled(
+        &mut self,
+        feed: &str,
+        upserts: &[Item],
+        validators: &[(String, Validators)],
+        dirty: bool,
+        now: DateTime<Utc>,
+        schedule: Option<&ScheduleState>,
+    ) -> Result<(), StoreError> {
         let path = self.path.clone();
         let err = |source| sqlite_error(&path, source);
         let tx = self.conn.transaction().map_err(err)?;
@@ -413,6 +427,9 @@ impl Store {
             )
             .and_then(|mut st| st.execute(params![feed, i64::from(dirty), now.timestamp()]))
             .map_err(err)?;
+            if let Some(sch) = schedule {
+                put_schedule(&tx, feed, sch).map_err(err)?;
+            }
         }
         tx.commit().map_err(err)
     }
@@ -443,6 +460,64 @@ impl Store {
             )
             .map(drop)
             .map_err(|e| self.err(e))
+    }
+
+    /// [`Store::record_failure`], and the feed's new schedule in the same transaction.
+    pub fn record_failure_scheduled(
+        &mut self,
+        feed: &str,
+        error: &str,
+        now: DateTime<Utc>,
+        schedule: Option<&ScheduleState>,
+    ) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let err = |source| sqlite_error(&path, source);
+        let tx = self.conn.transaction().map_err(err)?;
+        tx.prepare_cached(
+            "INSERT INTO feed_state (feed, failures, last_error, last_failure) VALUES (?1, 1, ?2, ?3)
+             ON CONFLICT (feed) DO UPDATE SET failures = failures + 1, last_error = excluded.last_error,
+                last_failure = excluded.last_failure",
+        )
+        .and_then(|mut st| st.execute(params![feed, error, now.timestamp()]))
+        .map_err(err)?;
+        if let Some(sch) = schedule {
+            put_schedule(&tx, feed, sch).map_err(err)?;
+        }
+        tx.commit().map_err(err)
+    }
+
+    /// Stores `feed`'s schedule on its own (a 304 commits nothing else).
+    pub fn save_schedule(&self, feed: &str, schedule: &ScheduleState) -> Result<(), StoreError> {
+        put_schedule(&self.conn, feed, schedule).map_err(|e| self.err(e))
+    }
+
+    /// The stored schedule of `feed` (`None` before its first scheduled fetch).
+    pub fn schedule(&self, feed: &str) -> Result<Option<ScheduleState>, StoreError> {
+        self.row(
+            &format!("SELECT {SCHEDULE_COLUMNS} FROM schedule WHERE feed = ?1"),
+            [feed],
+            row_to_schedule,
+        )
+        .optional()
+        .map_err(|e| self.err(e))
+    }
+
+    /// Every stored schedule by feed id (feeds no longer in the config included).
+    pub fn schedule_states(
+        &self,
+    ) -> Result<std::collections::BTreeMap<String, ScheduleState>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("SELECT feed, {SCHEDULE_COLUMNS} FROM schedule"))
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                let feed: String = r.get(0)?;
+                // Columns of the state follow the feed id.
+                Ok((feed, row_to_schedule_at(r, 1)?))
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
     /// Deletes items of `feed` that are neither among its newest `keep` nor seen within
@@ -583,6 +658,42 @@ impl Store {
     }
 }
 
+const SCHEDULE_COLUMNS: &str =
+    "next_due, interval_secs, last_fetch, last_success, last_change, failures, fetches";
+
+fn put_schedule(conn: &Connection, feed: &str, s: &ScheduleState) -> rusqlite::Result<()> {
+    conn.prepare_cached(&format!(
+        "INSERT OR REPLACE INTO schedule (feed, {SCHEDULE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+    ))?
+    .execute(params![
+        feed,
+        s.next_due.timestamp(),
+        i64::try_from(s.interval.as_secs()).unwrap_or(i64::MAX),
+        s.last_fetch.timestamp(),
+        s.last_success.map(|t| t.timestamp()),
+        s.last_change.map(|t| t.timestamp()),
+        s.failures,
+        i64::try_from(s.fetches).unwrap_or(i64::MAX),
+    ])
+    .map(drop)
+}
+
+fn row_to_schedule(r: &rusqlite::Row<'_>) -> rusqlite::Result<ScheduleState> {
+    row_to_schedule_at(r, 0)
+}
+
+fn row_to_schedule_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<ScheduleState> {
+    Ok(ScheduleState {
+        next_due: ts(r.get(at)?),
+        interval: std::time::Duration::from_secs(r.get::<_, i64>(at + 1)?.max(0).unsigned_abs()),
+        last_fetch: ts(r.get(at + 2)?),
+        last_success: r.get::<_, Option<i64>>(at + 3)?.map(ts),
+        last_change: r.get::<_, Option<i64>>(at + 4)?.map(ts),
+        failures: r.get(at + 5)?,
+        fetches: r.get::<_, i64>(at + 6)?.max(0).unsigned_abs(),
+    })
+}
+
 const ITEM_COLUMNS: &str = "id, link, title, author, read_time, teaser, image, categories, published, date_source, updated, first_seen, last_seen, position, read_time_estimated";
 
 fn ts(secs: i64) -> DateTime<Utc> {
@@ -648,6 +759,11 @@ pub(crate) const MIGRATIONS: &[&str] = &[
      CREATE TABLE IF NOT EXISTS feed_state (
         feed TEXT PRIMARY KEY, render_key TEXT, dirty INTEGER NOT NULL DEFAULT 0,
         failures INTEGER NOT NULL DEFAULT 0, last_error TEXT, last_ok INTEGER, last_failure INTEGER);",
+    // 1 -> 2: when each feed is next due, and what its schedule adapts from (`schedule.rs`).
+    "CREATE TABLE IF NOT EXISTS schedule (
+        feed TEXT PRIMARY KEY, next_due INTEGER NOT NULL, interval_secs INTEGER NOT NULL,
+        last_fetch INTEGER NOT NULL, last_success INTEGER, last_change INTEGER,
+        failures INTEGER NOT NULL DEFAULT 0, fetches INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;",
 ];
 
 /// Brings the store up to `steps.len()`, one transaction per step, so a failed step leaves
@@ -914,6 +1030,49 @@ mod tests {
         s.save_robots(&rec).expect("replace");
         assert_eq!(s.robots("http://a.org").expect("get"), Some(rec));
         assert_eq!(s.robots("http://b.org").expect("get"), None);
+    }
+
+    #[test]
+    fn schedules_round_trip_with_commits_and_failures() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mut s = Store::open(&dir.path().join("s.db"), false).expect("open");
+        assert_eq!(s.schedule("f").expect("get"), None);
+        let sch = ScheduleState {
+            next_due: ts(5000),
+            interval: std::time::Duration::from_secs(1800),
+            last_fetch: ts(3200),
+            last_success: Some(ts(3200)),
+            last_change: None,
+            failures: 0,
+            fetches: 3,
+        };
+        s.commit_feed_scheduled(
+            "f",
+            &[item("https://e/a", 1)],
+            &[],
+            true,
+            ts(3200),
+            Some(&sch),
+        )
+        .expect("commit");
+        assert_eq!(s.schedule("f").expect("get"), Some(sch.clone()));
+        let failed = ScheduleState {
+            failures: 1,
+            fetches: 4,
+            next_due: ts(9000),
+            ..sch.clone()
+        };
+        s.record_failure_scheduled("f", "HTTP 503", ts(6000), Some(&failed))
+            .expect("failure");
+        assert_eq!(s.feed_state("f").expect("state").failures, 1);
+        let other = ScheduleState {
+            last_change: Some(ts(1)),
+            ..sch.clone()
+        };
+        s.save_schedule("g", &other).expect("save");
+        let all = s.schedule_states().expect("all");
+        let got: Vec<(&str, &ScheduleState)> = all.iter().map(|(k, v)| (k.as_str(), v)).collect();
+        assert_eq!(got, vec![("f", &failed), ("g", &other)]);
     }
 
     #[test]

@@ -8,15 +8,16 @@
 //! defuses gzip/brotli bombs. `file://` URLs read saved pages from disk under the same cap,
 //! without robots.txt or gates. This module knows nothing about extraction.
 
+pub mod cache;
 pub mod gate;
 pub mod retry;
 pub mod robots;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use reqwest::header::{
     CONTENT_TYPE, ETAG, HeaderMap, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, LOCATION,
     RETRY_AFTER, SERVER,
@@ -25,6 +26,7 @@ use url::Url;
 
 use crate::feed::CrawlSettings;
 use crate::store::Validators;
+use cache::CacheHints;
 use gate::HostGates;
 use retry::{Decision, Outcome, Policy};
 use robots::{Denied, HostRobots, RobotsAnswer, RobotsCache, RobotsRegistry};
@@ -198,8 +200,8 @@ pub struct Fetcher {
     cache: Arc<dyn RobotsCache>,
     /// Product token robots.txt groups are matched against.
     agent: String,
-    /// The run's clock, for robots.txt cache expiry.
-    now: DateTime<Utc>,
+    /// The round's clock (Unix seconds), for robots.txt cache expiry and header dates.
+    now: AtomicI64,
     requests: AtomicUsize,
 }
 
@@ -244,7 +246,7 @@ impl Fetcher {
             robots: RobotsRegistry::default(),
             cache,
             agent: robots::product_token(user_agent),
-            now,
+            now: AtomicI64::new(now.timestamp()),
             requests: AtomicUsize::new(0),
         })
     }
@@ -254,8 +256,44 @@ impl Fetcher {
         self.requests.load(Ordering::Relaxed)
     }
 
+    /// Starts a new crawl round at `now` (a long-running process such as `serve` reuses one
+    /// fetcher, its connections and host gates): robots.txt is asked again (from the store's
+    /// cache while that is fresh) and dates are read against the new clock.
+    pub fn begin_round(&self, now: DateTime<Utc>) {
+        self.now.store(now.timestamp(), Ordering::Relaxed);
+        self.robots.clear();
+    }
+
+    /// The round's clock.
+    fn now(&self) -> DateTime<Utc> {
+        Utc.timestamp_opt(self.now.load(Ordering::Relaxed), 0)
+            .single()
+            .unwrap_or_default()
+    }
+
     /// Fetches `url`, sending the stored validators as a conditional GET.
     pub async fn fetch(&self, url: &Url, validators: &Validators) -> Result<Fetched, FetchError> {
+        self.fetch_with_hints(url, validators).await.0
+    }
+
+    /// Like [`Fetcher::fetch`], and also returns what the last response (a page, a 304 or an
+    /// error status) said about when to ask again.
+    pub async fn fetch_with_hints(
+        &self,
+        url: &Url,
+        validators: &Validators,
+    ) -> (Result<Fetched, FetchError>, CacheHints) {
+        let mut hints = CacheHints::default();
+        let result = self.fetch_inner(url, validators, &mut hints).await;
+        (result, hints)
+    }
+
+    async fn fetch_inner(
+        &self,
+        url: &Url,
+        validators: &Validators,
+        hints: &mut CacheHints,
+    ) -> Result<Fetched, FetchError> {
         if url.scheme() == "file" {
             return self.read_file(url).await;
         }
@@ -268,6 +306,7 @@ impl Fetcher {
                     &current,
                     validators,
                     BodyLimit::Fail(self.crawl.max_body_bytes),
+                    hints,
                 )
                 .await?;
             match resp.status {
@@ -331,14 +370,14 @@ impl Fetcher {
     async fn load_robots(&self, origin: &str, url: &Url) -> Arc<HostRobots> {
         let cached = self.cache.load(origin);
         let robots = match cached {
-            Some(rec) if rec.expires > self.now => {
+            Some(rec) if rec.expires > self.now() => {
                 tracing::debug!("{origin}/robots.txt: cached until {}", rec.expires);
                 HostRobots::from_record(&rec, &self.agent)
             }
             stale => {
                 let answer = self.fetch_robots(origin).await;
                 let (robots, record) =
-                    robots::resolve(origin, answer, stale, &self.agent, self.now);
+                    robots::resolve(origin, answer, stale, &self.agent, self.now());
                 if let Some(rec) = record {
                     self.cache.save(&rec);
                 }
@@ -372,6 +411,7 @@ impl Fetcher {
                     &current,
                     &Validators::default(),
                     BodyLimit::Truncate(robots::MAX_ROBOTS_BYTES),
+                    &mut CacheHints::default(),
                 )
                 .await
             {
@@ -405,12 +445,14 @@ impl Fetcher {
     }
 
     /// One request through the host gate, retried per the policy. Returns any answer below
-    /// 400; an error status becomes `FetchError::Status` (or `BotProtection`).
+    /// 400; an error status becomes `FetchError::Status` (or `BotProtection`). `hints` gets
+    /// the caching headers of the last answer.
     async fn request(
         &self,
         url: &Url,
         validators: &Validators,
         limit: BodyLimit,
+        hints: &mut CacheHints,
     ) -> Result<Response, FetchError> {
         let gate = self.gates.gate(url.host_str().unwrap_or_default());
         let mut attempt = 0u32;
@@ -439,6 +481,9 @@ impl Fetcher {
                 );
                 result
             };
+            if let Ok(resp) = &result {
+                *hints = CacheHints::from_headers(&resp.headers, self.now());
+            }
             let (err, retry_after) = match result {
                 Ok(resp) if resp.status < 400 => return Ok(resp),
                 Ok(resp) => {

@@ -94,7 +94,14 @@ pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
     if let Ok(secs) = v.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
-    let when = DateTime::parse_from_rfc2822(v)
+    let when = parse_http_date(v)?;
+    Some((when - now).to_std().unwrap_or(Duration::ZERO))
+}
+
+/// Parses an HTTP date (IMF-fixdate, RFC 850 or asctime, RFC 9110 5.6.7).
+pub fn parse_http_date(value: &str) -> Option<DateTime<Utc>> {
+    let v = value.trim();
+    DateTime::parse_from_rfc2822(v)
         .map(|d| d.with_timezone(&Utc))
         .ok()
         .or_else(|| {
@@ -102,8 +109,7 @@ pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
                 .iter()
                 .find_map(|f| NaiveDateTime::parse_from_str(v, f).ok())
                 .map(|n| n.and_utc())
-        })?;
-    Some((when - now).to_std().unwrap_or(Duration::ZERO))
+        })
 }
 
 #[cfg(test)]

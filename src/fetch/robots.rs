@@ -209,6 +209,11 @@ impl RobotsRegistry {
         let mut cells = self.cells.lock().unwrap_or_else(|e| e.into_inner());
         Arc::clone(cells.entry(origin.to_string()).or_default())
     }
+
+    /// Forgets every answer (a new round asks again).
+    pub fn clear(&self) {
+        self.cells.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
 }
 
 #[cfg(test)]

@@ -69,6 +69,15 @@ fn invalid_configs_give_located_errors() {
             "invalid-type.toml",
             &[":2:13: invalid type: string \"fifty\", expected i64"],
         ),
+        (
+            "invalid-schedule.toml",
+            &[
+                ":2:9: `every` is not a duration: \"15 minutes\": unknown unit \"minutes\"",
+                "hint: write a number and a unit: \"15m\"",
+                ":9:9: feed \"fast\": `max_every` (2h) is shorter than `every` (3h)",
+                "2 errors in config",
+            ],
+        ),
     ];
     for (file, expected) in cases {
         let path = repo().join("tests/fixtures/configs").join(file);

@@ -67,8 +67,9 @@ fn check_reports_version_feeds_and_counts() {
     let (code, stdout, stderr) = store_cmd(&sb, "check");
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(stdout.contains("state.db: OK"), "{stdout}");
+    let v = scifeed::store::SCHEMA_VERSION;
     assert!(
-        stdout.contains("schema version 1 (this scifeed: 1)"),
+        stdout.contains(&format!("schema version {v} (this scifeed: {v})")),
         "{stdout}"
     );
     assert!(stdout.contains("3 feed(s), 24 item(s)"), "{stdout}");
@@ -140,7 +141,8 @@ fn an_empty_state_file_is_a_version_0_store_and_is_migrated() {
     sb.run(&[]).success();
     let (code, stdout, _) = store_cmd(&sb, "check");
     assert_eq!(code, 0, "{stdout}");
-    assert!(stdout.contains("schema version 1"), "{stdout}");
+    let v = scifeed::store::SCHEMA_VERSION;
+    assert!(stdout.contains(&format!("schema version {v} ")), "{stdout}");
 }
 
 #[test]
