@@ -1274,6 +1274,28 @@ mod tests {
         );
     }
 
+    /// `serve` keeps a runner in an `Arc` and spawns its rounds on the runtime.
+    #[test]
+    fn runner_and_rounds_can_move_between_threads() {
+        fn send_sync<T: Send + Sync>(_: &T) {}
+        fn send<T: Send>(_: T) {}
+        let dir = tempfile::tempdir().expect("tmp");
+        let text = format!(
+            "[settings]\nstate = \"{}\"\noutput_dir = \"{}\"\n",
+            dir.path().join("s.db").display(),
+            dir.path().join("out").display()
+        );
+        let cfg = crate::config::parse(
+            &text,
+            std::path::Path::new("t.toml"),
+            &crate::config::Overrides::default(),
+        )
+        .expect("valid");
+        let runner = Runner::open(&cfg, false).expect("open");
+        send_sync(&runner);
+        send(runner.round(&RoundOptions::default()));
+    }
+
     #[test]
     fn diagnosis_table() {
         let rows: &[(&str, Option<&str>)] = &[

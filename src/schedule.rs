@@ -9,14 +9,15 @@
 //! - **Failures back off.** The `n`th failure in a row waits `every * 2^(n-1)` or the
 //!   current interval, whichever is longer, never more than `max_every`; the interval itself
 //!   is kept for when the feed recovers.
-//! - **Jitter.** The wait is spread by up to ±[`JITTER`] of itself, from a hash of the feed id
-//!   and its fetch count: deterministic (tests and replays see the same times), but different
-//!   per feed and round, so the feeds of one host do not fall into lockstep.
 //! - **The source's word.** Never sooner than `Cache-Control: max-age` (less `Age`), else
 //!   `Expires`, nor than `Retry-After`.
 //! - **Bounds.** Whatever the inputs, the next fetch is between `every` and `max_every` from
 //!   now. `max_every` is the user's promise of freshness and beats a source asking for a
 //!   longer pause (a page served with `max-age` of a year would otherwise never be read again).
+//! - **Jitter.** The wait is a point of the window ±[`JITTER`] around it, cut to the bounds
+//!   above, picked by a hash of the feed id and its fetch count: deterministic (tests and
+//!   replays see the same times), but different per feed and round, so the feeds of one host
+//!   do not fall into lockstep, not even when they share a `max-age`.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -130,10 +131,14 @@ pub fn plan(
             interval.max(backoff).min(max_every)
         }
     };
-    let spread = 1.0 + JITTER * (2.0 * unit_hash(feed_id, fetches) - 1.0);
-    let jittered = scale(wait, spread);
-    let floor = source_floor(hints).max(every).min(max_every);
-    next.next_due = later(now, jittered.clamp(floor, max_every));
+    let lower = source_floor(hints).max(every).min(max_every);
+    let target = wait.clamp(lower, max_every);
+    // Jitter picks a point of the window ±JITTER around the target, cut to the bounds: when
+    // a bound binds (a common max-age, max_every), the feeds still spread over what is left.
+    let lo = scale(target, 1.0 - JITTER).max(lower);
+    let hi = scale(target, 1.0 + JITTER).min(max_every);
+    let jittered = lo + (hi - lo).mul_f64(unit_hash(feed_id, fetches));
+    next.next_due = later(now, jittered);
     next
 }
 
@@ -570,6 +575,26 @@ mod tests {
         let lo = *waits.iter().min().expect("some");
         let hi = *waits.iter().max().expect("some");
         assert!(hi - lo > 3 * HOUR / 10, "jitter uses its range: {lo}..{hi}");
+        // Feeds of one host with one max-age do not line up at it either.
+        let shared: Vec<u64> = (0..50)
+            .map(|i| {
+                let h = hints(Some(4 * HOUR), None, None);
+                wait(
+                    &plan(&c, Some(&p), new(0), &h, &format!("feed-{i}"), t(0)),
+                    t(0),
+                )
+            })
+            .collect();
+        assert!(
+            shared
+                .iter()
+                .all(|w| (4 * HOUR..=4 * HOUR + 4 * HOUR / 10).contains(w))
+        );
+        let at_floor = shared.iter().filter(|w| **w == 4 * HOUR).count();
+        assert!(
+            at_floor <= 2,
+            "{at_floor} of 50 feeds due at the same second"
+        );
         // The next round of the same feed gets another offset.
         let mut later = p.clone();
         later.fetches += 1;

@@ -16,6 +16,7 @@ mod lock;
 mod proc;
 mod render_feedcheck;
 mod safe_output;
+mod schedule;
 mod server;
 mod signals;
 mod store_cmd;
