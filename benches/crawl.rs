@@ -6,7 +6,11 @@
 //! cargo bench --bench crawl -- --feeds 100 --hosts 20 --latency 50-200
 //! cargo bench --bench crawl -- --feeds 1000 --hosts 50 --latency 50-200
 //! cargo bench --bench crawl -- --feeds 500 --hosts 50 --min-interval 1000
+//! cargo bench --bench crawl -- --feeds 1000 --hosts 50 --every 30m
 //! ```
+//!
+//! With `--every`, the config has `every` set and the runs are: cold (every feed due), idle
+//! (a cron tick right after: nothing due) and `run --all` (every page answering 304).
 //!
 //! Hosts are 127.0.0.2 .. 127.0.0.(M+1), one server each (thread per connection,
 //! keep-alive). Feeds are listed host by host (the worst order for a naive scheduler).
@@ -30,6 +34,8 @@ struct Args {
     hosts: usize,
     latency: (u64, u64),
     min_interval_ms: u64,
+    /// `every` of the config (then the runs are cold, idle and `--all`).
+    every: Option<String>,
 }
 
 fn parse_args() -> Option<Args> {
@@ -63,6 +69,7 @@ fn parse_args() -> Option<Args> {
         hosts,
         latency,
         min_interval_ms,
+        every: get("--every"),
     })
 }
 
@@ -108,7 +115,12 @@ fn main() {
         (args.feeds + args.hosts) as f64 * mean / 16.0,
         args.feeds + args.hosts
     );
-    for label in ["cold", "warm"] {
+    let runs: &[(&str, &[&str])] = if args.every.is_some() {
+        &[("cold", &[]), ("idle", &[]), ("all", &["--all"])]
+    } else {
+        &[("cold", &[]), ("warm", &[])]
+    };
+    for (label, extra) in runs {
         let before: usize = hosts
             .iter()
             .map(|h| h.stats.requests.load(Ordering::SeqCst))
@@ -120,7 +132,7 @@ fn main() {
         for h in &hosts {
             h.stats.peak.store(0, Ordering::SeqCst);
         }
-        let m = run_scifeed(&config);
+        let m = run_scifeed(&config, extra);
         let served: usize = hosts
             .iter()
             .map(|h| h.stats.requests.load(Ordering::SeqCst))
@@ -154,6 +166,9 @@ fn config_text(args: &Args, hosts: &[Host]) -> String {
          user_agent = \"scifeed-bench/1 (+https://example.org/bench)\"\n",
     );
     s.push_str(&format!("min_interval_ms = {}\n", args.min_interval_ms));
+    if let Some(every) = &args.every {
+        s.push_str(&format!("every = \"{every}\"\n"));
+    }
     for i in 0..args.feeds {
         // Host by host: feeds of one host are adjacent in the config.
         let host = &hosts[i * hosts.len() / args.feeds.max(1)];
@@ -174,7 +189,7 @@ struct Measured {
     exit: String,
 }
 
-fn run_scifeed(config: &std::path::Path) -> Measured {
+fn run_scifeed(config: &std::path::Path, extra: &[&str]) -> Measured {
     let bin = env!("CARGO_BIN_EXE_scifeed");
     let time = std::path::Path::new("/usr/bin/time");
     let mut cmd = if time.exists() {
@@ -188,6 +203,7 @@ fn run_scifeed(config: &std::path::Path) -> Measured {
         .arg("-q")
         .arg("-c")
         .arg(config)
+        .args(extra)
         .env_remove("RUST_LOG")
         .stdout(Stdio::null())
         .stderr(Stdio::piped());

@@ -626,6 +626,85 @@ mod tests {
         assert_eq!(next_due(&c, Some(&far)), Some(t(86_400)));
     }
 
+    /// Which feeds a round fetches: own `every` beats the round's default, which beats
+    /// `[settings]`; feeds without any are always due; `--all` fetches everything.
+    #[test]
+    fn select_due_and_next_wake() {
+        let text = "[settings]\nevery = \"1h\"\n\
+            [[feed]]\nid = \"fresh\"\ntitle = \"T\"\nurl = \"https://a.org/1\"\n\
+            [[feed]]\nid = \"never\"\ntitle = \"T\"\nurl = \"https://a.org/2\"\n\
+            [[feed]]\nid = \"own\"\ntitle = \"T\"\nurl = \"https://a.org/3\"\nevery = \"10m\"\n";
+        let c = crate::config::parse(
+            text,
+            std::path::Path::new("t.toml"),
+            &crate::config::Overrides::default(),
+        )
+        .expect("valid");
+        // Each fetched at t(0), planned 1 h out.
+        let fetched = ScheduleState {
+            next_due: t(3600),
+            ..state(3600, 0)
+        };
+        let states: BTreeMap<String, ScheduleState> = ["fresh", "own"]
+            .iter()
+            .map(|id| (id.to_string(), fetched.clone()))
+            .collect();
+        let ids = |v: &[FeedSpec]| v.iter().map(|f| f.id.clone()).collect::<Vec<_>>();
+        let rows: &[(&str, Option<u64>, bool, i64, &[&str])] = &[
+            ("half an hour later", None, true, 1800, &["never"]),
+            (
+                "an hour later",
+                None,
+                true,
+                3600,
+                &["fresh", "never", "own"],
+            ),
+            ("--all", None, false, 60, &["fresh", "never", "own"]),
+            // A round default of 2 h: `fresh` must wait 2 h after its last fetch.
+            (
+                "serve --every 2h",
+                Some(7200),
+                true,
+                3600,
+                &["never", "own"],
+            ),
+        ];
+        for (what, every, due_only, at, want) in rows {
+            let every = every.map(Duration::from_secs);
+            let (fetch, later) = select_due(
+                c.feeds.clone(),
+                &c.settings,
+                every,
+                &states,
+                *due_only,
+                t(*at),
+            );
+            let mut got = ids(&fetch);
+            got.sort();
+            assert_eq!(got, *want, "{what}");
+            assert_eq!(fetch.len() + later.len(), 3, "{what}");
+        }
+        assert_eq!(
+            next_wake(&c.feeds, &c.settings, None, &states, t(60)),
+            Some(t(60)),
+            "a feed never fetched is due now"
+        );
+        let no_never: Vec<FeedSpec> = c
+            .feeds
+            .iter()
+            .filter(|f| f.id != "never")
+            .cloned()
+            .collect();
+        assert_eq!(
+            next_wake(&no_never, &c.settings, None, &states, t(60)),
+            Some(t(3600))
+        );
+        let mut unscheduled = c.settings.clone();
+        unscheduled.every = None;
+        let plain: Vec<FeedSpec> = c.feeds.iter().filter(|f| f.id != "own").cloned().collect();
+        assert_eq!(next_wake(&plain, &unscheduled, None, &states, t(60)), None);
+    }
+
     #[test]
     fn durations() {
         let ok: &[(&str, u64)] = &[
