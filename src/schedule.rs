@@ -650,7 +650,9 @@ mod tests {
             .map(|id| (id.to_string(), fetched.clone()))
             .collect();
         let ids = |v: &[FeedSpec]| v.iter().map(|f| f.id.clone()).collect::<Vec<_>>();
-        let rows: &[(&str, Option<u64>, bool, i64, &[&str])] = &[
+        /// (case, round default every, due_only, now, fetched feeds)
+        type Row<'a> = (&'a str, Option<u64>, bool, i64, &'a [&'a str]);
+        let rows: &[Row<'_>] = &[
             ("half an hour later", None, true, 1800, &["never"]),
             (
                 "an hour later",
