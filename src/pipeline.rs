@@ -327,6 +327,16 @@ impl Runner {
             later.len(),
             started.elapsed().as_secs_f64()
         );
+        if !later.is_empty() && ctx.shutdown.signal().is_none() {
+            let ctx2 = Arc::clone(&ctx);
+            let idle: Vec<FeedSpec> = later.iter().map(|(f, _)| f.clone()).collect();
+            let rewritten = tokio::task::spawn_blocking(move || refresh_not_due(&ctx2, &idle))
+                .await
+                .unwrap_or_default();
+            for id in rewritten {
+                tracing::info!(feed = %id, "not due; files rewritten from the store");
+            }
+        }
         outcomes.extend(later.into_iter().map(|(feed, next)| {
             let mut o = FeedOutcome::new(&feed.id, feed.url.as_str());
             o.status = FeedStatus::NotDue { next };
@@ -529,9 +539,7 @@ async fn fetch_and_update(
         (store.validators(&url_key)?, store.feed_state(&feed.id)?)
     };
     let render_key = render_key(&ctx.settings, feed);
-    let files_stale = state.dirty
-        || state.render_key.as_deref() != Some(render_key.as_str())
-        || outputs(&ctx.settings, feed).iter().any(|p| !p.exists());
+    let files_stale = files_stale(&ctx.settings, feed, &state, &render_key);
     let (fetched, hints) = tokio::select! {
         fetched = ctx.fetcher.fetch_with_hints(&feed.url, &validators) => fetched,
         // A fetch changes nothing, so abandoning it on shutdown is safe.
@@ -1076,6 +1084,44 @@ fn commit_and_write(
         dated: (dated, merged.upserts.len()),
         warnings,
     })
+}
+
+/// Whether the files are behind the store: a crash between commit and write, a changed
+/// title or format list, a deleted file.
+fn files_stale(
+    settings: &Settings,
+    feed: &FeedSpec,
+    state: &crate::store::FeedState,
+    render_key: &str,
+) -> bool {
+    state.dirty
+        || state.render_key.as_deref() != Some(render_key)
+        || outputs(settings, feed).iter().any(|p| !p.exists())
+}
+
+/// Brings the files of feeds that are not due up to date with the store, without fetching:
+/// a schedule must not delay the recovery from a crash or a config change. Returns the ids
+/// whose files were rewritten.
+fn refresh_not_due(ctx: &RunCtx, feeds: &[FeedSpec]) -> Vec<String> {
+    let mut rewritten = Vec::new();
+    for feed in feeds {
+        let key = render_key(&ctx.settings, feed);
+        // Its own statement: the store guard must be gone before the rewrite takes it again.
+        let state = ctx.store().feed_state(&feed.id);
+        let result = state.map_err(FeedError::from).and_then(|state| {
+            let stale = files_stale(&ctx.settings, feed, &state, &key);
+            if stale {
+                rewrite_if_stale(ctx, feed, true, &key)?;
+            }
+            Ok(stale)
+        });
+        match result {
+            Ok(true) => rewritten.push(feed.id.clone()),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(feed = %feed.id, "cannot refresh files: {e}"),
+        }
+    }
+    rewritten
 }
 
 /// Where a feed's validators and body fingerprint are kept: per feed, not per URL, because

@@ -89,6 +89,34 @@ fn with_every_a_second_run_fetches_nothing_until_due() {
     assert!(row(&out, "a").starts_with("a unchanged"), "{out}");
 }
 
+/// A feed that is not due still gets its files back from the store (deleted file, changed
+/// title), without a request.
+#[test]
+fn files_of_feeds_not_due_are_rewritten_from_the_store() {
+    let srv = site();
+    let sb = Sandbox::new();
+    sb.config(&[("a", &srv.url("/a"))], "every = \"1h\"");
+    sb.run(&["--now", &at("10:00")]).success();
+    let rss = sb.read("out/a.rss");
+    std::fs::remove_file(sb.path("out/a.rss")).expect("rm");
+    let requests = srv.requests().len();
+    let out = stdout(&sb.run(&["--now", &at("10:10")]).success());
+    assert!(row(&out, "a").starts_with("a not due"), "{out}");
+    assert_eq!(sb.read("out/a.rss"), rss, "the same bytes as before");
+    let text = std::fs::read_to_string(sb.path("scifeed.toml")).expect("config");
+    std::fs::write(
+        sb.path("scifeed.toml"),
+        text.replace("title = \"Feed a\"", "title = \"Renamed\""),
+    )
+    .expect("write");
+    sb.run(&["--now", &at("10:20")]).success();
+    assert!(
+        String::from_utf8_lossy(&sb.read("out/a.atom")).contains("Renamed"),
+        "title change shows without waiting for the schedule"
+    );
+    assert_eq!(srv.requests().len(), requests);
+}
+
 #[test]
 fn without_every_every_run_fetches_every_feed() {
     let srv = site();
