@@ -172,6 +172,31 @@ fn max_age_pushes_next_fetch_beyond_every() {
     assert_eq!(srv.hits("/cond").len(), 2);
 }
 
+/// A page that never changes is read less and less often, up to `max_every`; the state
+/// the runs leave in the store drives the next run.
+#[test]
+fn a_quiet_page_is_read_less_often_up_to_max_every() {
+    let srv = site();
+    let sb = Sandbox::new();
+    sb.config(
+        &[("q", &srv.url("/q"))],
+        "every = \"10m\"\nmax_every = \"1h\"",
+    );
+    let mut now = time("10:00");
+    let mut intervals = Vec::new();
+    for _ in 0..7 {
+        sb.run(&["--now", &now.to_rfc3339()]).success();
+        let store = scifeed::store::Store::open(&sb.path("state.db"), false).expect("store");
+        let s = store.schedule("q").expect("read").expect("scheduled");
+        assert_eq!(s.last_fetch, now);
+        intervals.push(s.interval.as_secs());
+        now = s.next_due;
+    }
+    assert_eq!(srv.page_hits().len(), 7, "each run was due");
+    // 8 new items first (stays at every), then unchanged pages: x1.5 up to max_every.
+    assert_eq!(intervals, [600, 900, 1350, 2025, 3037, 3600, 3600]);
+}
+
 /// Retry-After on a 429 and a 503 fails the feed now and holds its next fetch until then.
 #[test]
 fn retry_after_on_429_and_503_is_respected() {
