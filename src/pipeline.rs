@@ -1,6 +1,7 @@
 //! The only module that knows the order of stages:
-//! fetch -> decode -> extract -> merge with the store -> enrich from article pages (opt-in)
-//! -> commit -> render -> atomic write.
+//! select the due feeds (schedule) -> fetch -> decode -> extract -> merge with the store ->
+//! enrich from article pages (opt-in) -> plan the next fetch (schedule) -> commit -> render ->
+//! atomic write. A [`Runner`] runs such rounds (`run` one, `serve` many).
 //!
 //! Feeds run concurrently (`concurrency` at once, hosts taking turns); every request waits at
 //! its host's gate inside the fetcher. Pages of a paginated feed are fetched one after the
@@ -159,6 +160,14 @@ impl RunCtx {
 /// Runs the (selected) feeds of `config` once: those due, or all with `opts.all` or when no
 /// feed has a schedule.
 pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunReport, RunError> {
+    // A usage error must not create or migrate the state.
+    if let Some(id) = opts
+        .only
+        .iter()
+        .find(|id| !config.feeds.iter().any(|f| &f.id == *id))
+    {
+        return Err(RunError::UnknownFeed(id.clone()));
+    }
     let runner = Runner::open(config, opts.wait)?;
     if opts.signals {
         runner.listen_for_signals();
