@@ -37,6 +37,18 @@ pub fn is_web(url: &Url) -> bool {
     matches!(url.scheme(), "http" | "https")
 }
 
+/// The registrable domain of a host, per the Public Suffix List: "news.bbc.co.uk" ->
+/// "bbc.co.uk", "www.nature.com" -> "nature.com". Two hosts with the same registrable domain
+/// are one site. IP addresses, single labels ("localhost") and hosts that are a public suffix
+/// themselves are their own site. `host` is as [`Url::host_str`] gives it (lower case, IDNs
+/// in punycode).
+pub fn registrable_domain(host: &str) -> &str {
+    if host.starts_with('[') || host.parse::<std::net::Ipv4Addr>().is_ok() {
+        return host;
+    }
+    psl::domain_str(host).unwrap_or(host)
+}
+
 /// Query parameters that only say where a click came from, never which article it is.
 const TRACKING_PARAMS: &[&str] = &[
     "fbclid",
@@ -430,6 +442,30 @@ mod tests {
         for (input, want) in rows {
             assert_eq!(canonical(&url(input)), *want, "input {input:?}");
         }
+    }
+
+    #[test]
+    fn registrable_domains() {
+        for (host, want) in [
+            ("www.nature.com", "nature.com"),
+            ("news.sciencemag.org", "sciencemag.org"),
+            ("www.bbc.co.uk", "bbc.co.uk"),
+            // Where the old two-or-three-labels guess went wrong:
+            ("www.abc.net.au", "abc.net.au"),
+            ("scifeed.github.io", "scifeed.github.io"),
+            ("a.b.city.kawasaki.jp", "city.kawasaki.jp"),
+            ("demo.scifeed.example", "scifeed.example"),
+            ("localhost", "localhost"),
+            ("co.uk", "co.uk"),
+            ("127.0.0.2", "127.0.0.2"),
+            ("[::1]", "[::1]"),
+        ] {
+            assert_eq!(registrable_domain(host), want, "{host}");
+        }
+        assert_ne!(
+            registrable_domain("127.0.0.2"),
+            registrable_domain("10.0.0.2")
+        );
     }
 
     #[test]

@@ -652,7 +652,7 @@ pub fn article_like(url: &Url, base: &Url) -> bool {
     let (Some(host), Some(base_host)) = (url.host_str(), base.host_str()) else {
         return false;
     };
-    if site_of(host) != site_of(base_host) {
+    if canon::registrable_domain(host) != canon::registrable_domain(base_host) {
         return false;
     }
     if canon::canonical(url) == canon::canonical(base) {
@@ -749,23 +749,6 @@ pub fn article_like(url: &Url, base: &Url) -> bool {
         .max()
         .unwrap_or(0);
     words >= 3 || digit_run >= 4
-}
-
-/// The registrable part of a host, roughly: the last two labels, or three under a short
-/// second-level label of a country domain ("bbc.co.uk").
-fn site_of(host: &str) -> String {
-    let host = host.trim_start_matches("www.").to_ascii_lowercase();
-    let labels: Vec<&str> = host.split('.').collect();
-    let n = labels.len();
-    if n <= 2 {
-        return host;
-    }
-    let keep = if labels[n - 1].len() == 2 && labels[n - 2].len() <= 3 {
-        3
-    } else {
-        2
-    };
-    labels[n.saturating_sub(keep)..].join(".")
 }
 
 /// A class name safe to write into a selector unescaped, and not a per-card state or
@@ -1783,14 +1766,6 @@ mod tests {
             let url = Url::parse(u).expect("url");
             assert_eq!(article_like(&url, &base), want, "{u}");
         }
-    }
-
-    #[test]
-    fn sites() {
-        assert_eq!(site_of("www.nature.com"), "nature.com");
-        assert_eq!(site_of("news.sciencemag.org"), "sciencemag.org");
-        assert_eq!(site_of("www.bbc.co.uk"), "bbc.co.uk");
-        assert_eq!(site_of("localhost"), "localhost");
     }
 
     fn card(i: usize, extra: &str) -> String {
