@@ -1,9 +1,19 @@
 //! Config loading: TOML text -> raw serde types -> validated [`Config`].
 //!
-//! Every problem is collected before failing, each with file, line, column, feed id and a
-//! hint, so a user fixes a config in one pass and nothing touches the network first.
+//! A file is parsed once, span-aware; then `[settings]`, each `[hosts."..."]` and each
+//! `[[feed]]` is deserialized and validated on its own (see [`document`]), and so are the
+//! files the main file names in `include`. Every problem of every file is collected, each
+//! with file, line, column, feed id and a hint, and reported sorted by file and line, so a
+//! user fixes a config in one pass, and nothing touches the network first.
+//!
+//! Adding a key is one field in its raw struct plus its check where that table is validated:
+//! unknown-key detection, "did you mean" and the test that `config/site.example.toml`
+//! documents every key all read the structs' fields.
 
-use std::collections::{BTreeMap, HashMap};
+mod document;
+mod include;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -11,12 +21,15 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use toml::Spanned;
+use toml::de::DeValue;
 use url::Url;
 
 use crate::extract::date::parse_tz;
 use crate::extract::select::{CardRules, FieldSelector, compile_css};
 use crate::feed::{Config, CrawlSettings, FeedSpec, HostOverride, Settings};
 use crate::render::Format;
+use document::{Problem, Section, fields};
+pub use include::{Overlay, site_dir};
 
 /// Article pages enrichment fetches per feed and run unless `enrich_budget` says otherwise.
 pub const DEFAULT_ENRICH_BUDGET: usize = 10;
@@ -80,89 +93,31 @@ fn render_issues(issues: &[ConfigIssue]) -> String {
     s
 }
 
-const SETTINGS_KEYS: &[&str] = &[
-    "output_dir",
-    "state",
-    "user_agent",
-    "max_items",
-    "formats",
-    "public_url",
-    "keep_days",
-    "concurrency",
-    "per_host",
-    "min_interval_ms",
-    "timeout_secs",
-    "connect_timeout_secs",
-    "read_timeout_secs",
-    "retries",
-    "retry_backoff_ms",
-    "retry_after_cap_secs",
-    "max_body_bytes",
-    "max_redirects",
-    "max_cards",
-    "robots",
-    "enrich_budget",
-    "every",
-    "max_every",
-];
-const FEED_KEYS: &[&str] = &[
-    "id",
-    "title",
-    "description",
-    "url",
-    "base_url",
-    "max_items",
-    "date_format",
-    "timezone",
-    "select",
-    "next",
-    "max_pages",
-    "min_interval_ms",
-    "auto",
-    "enrich",
-    "every",
-    "max_every",
-];
-const SELECT_KEYS: &[&str] = &[
-    "card",
-    "title",
-    "link",
-    "author",
-    "read_time",
-    "teaser",
-    "date",
-    "image",
-    "category",
-];
-const HOST_KEYS: &[&str] = &["per_host", "min_interval_ms"];
-const TOP_KEYS: &[&str] = &["settings", "hosts", "feed"];
-
+/// The main file's own keys. `[[feed]]` and `[hosts]` are read entry by entry instead
+/// ([`ENTRY_TABLES`]); a new top-level table (such as `[serve]`) is a field here.
 #[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawConfig {
+struct RawMain {
+    include: Option<Spanned<Vec<Spanned<String>>>>,
     #[serde(default)]
     settings: RawSettings,
-    #[serde(default)]
-    hosts: BTreeMap<Spanned<String>, RawHost>,
-    #[serde(default)]
-    feed: Vec<RawFeed>,
 }
 
+/// Top-level tables read one entry at a time, in the main file and in included files.
+const ENTRY_TABLES: [&str; 2] = ["feed", "hosts"];
+
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawHost {
     per_host: Option<Spanned<i64>>,
     min_interval_ms: Option<u64>,
 }
 
 #[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
 struct RawSettings {
     output_dir: Option<String>,
     state: Option<String>,
     user_agent: Option<Spanned<String>>,
     max_items: Option<Spanned<i64>>,
-    formats: Option<Vec<Spanned<String>>>,
+    formats: Option<Spanned<Vec<Spanned<String>>>>,
     public_url: Option<Spanned<String>>,
     keep_days: Option<u32>,
     concurrency: Option<Spanned<i64>>,
@@ -184,7 +139,6 @@ struct RawSettings {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawFeed {
     id: Option<Spanned<String>>,
     title: Option<Spanned<String>>,
@@ -205,7 +159,6 @@ struct RawFeed {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawSelect {
     card: Option<Spanned<String>>,
     title: Option<Spanned<String>>,
@@ -216,6 +169,47 @@ struct RawSelect {
     date: Option<Spanned<String>>,
     image: Option<Spanned<String>>,
     category: Option<Spanned<String>>,
+}
+
+fn section(name: impl Into<String>, keys: &[&'static str]) -> Option<Section> {
+    Some(Section {
+        name: name.into(),
+        keys: keys.to_vec(),
+        note: None,
+    })
+}
+
+/// The tables of the main file, by path below its top level.
+fn main_sections(path: &[String]) -> Option<Section> {
+    match path {
+        [] => {
+            let mut keys = fields::<RawMain>().to_vec();
+            keys.extend(ENTRY_TABLES);
+            section("the top level", &keys)
+        }
+        [t] if t == "settings" => section("[settings]", fields::<RawSettings>()),
+        _ => None,
+    }
+}
+
+/// The top level of an included file: entries only.
+fn site_sections(path: &[String]) -> Option<Section> {
+    path.is_empty().then(|| Section {
+        name: "an included file".into(),
+        keys: ENTRY_TABLES.to_vec(),
+        note: Some(
+            "an included file holds [[feed]] and [hosts.\"...\"] tables; [settings] and include belong in the main config"
+                .into(),
+        ),
+    })
+}
+
+fn feed_sections(path: &[String]) -> Option<Section> {
+    match path {
+        [] => section("[[feed]]", fields::<RawFeed>()),
+        [t] if t == "select" => section("[feed.select]", fields::<RawSelect>()),
+        _ => None,
+    }
 }
 
 /// Values given on the command line that take precedence over `[settings]`.
@@ -232,83 +226,178 @@ pub fn default_settings() -> crate::feed::Settings {
         .expect("an empty config is valid")
 }
 
-/// Reads and validates a config file.
+/// Reads and validates a config file and the files it includes.
 pub fn load(path: &Path, overrides: &Overrides) -> Result<Config, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+    load_with(path, overrides, &Overlay::default())
+}
+
+/// Validates config text; `path` names the file in messages and anchors relative paths and
+/// include patterns.
+pub fn parse(text: &str, path: &Path, overrides: &Overrides) -> Result<Config, ConfigError> {
+    load_with(path, overrides, &Overlay::with(path, text.to_string()))
+}
+
+/// Like [`load`], with some files' text given by `overlay` instead of read from disk.
+pub fn load_with(
+    path: &Path,
+    overrides: &Overrides,
+    overlay: &Overlay,
+) -> Result<Config, ConfigError> {
+    let text = overlay.read(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    parse(&text, path, overrides)
-}
-
-/// Validates config text; `path` names the file in messages and anchors relative paths.
-pub fn parse(text: &str, path: &Path, overrides: &Overrides) -> Result<Config, ConfigError> {
-    let mut v = Validator {
-        text,
-        file: path.to_path_buf(),
-        issues: Vec::new(),
-        selectors: std::collections::HashMap::new(),
-        cards: std::collections::HashMap::new(),
-    };
-    match toml::de::DeTable::parse(text) {
-        Ok(table) => v.unknown_keys(table.get_ref()),
-        Err(e) => {
-            v.toml_error(&e);
-            return Err(ConfigError::Invalid(v.issues));
+    let mut checker = Checker::default();
+    let (settings, includes, patterns) =
+        FileCheck::new(&mut checker, path, &text).main(overrides, overlay);
+    drop(text);
+    let mut included = Vec::with_capacity(includes.len());
+    for (file, from) in includes {
+        match overlay.read(&file) {
+            Ok(text) => FileCheck::new(&mut checker, &file, &text).site(&settings),
+            Err(e) => checker.issue_at(
+                &from,
+                None,
+                format!("cannot read included file {}: {e}", file.display()),
+                None,
+            ),
         }
+        included.push(file);
     }
-    if !v.issues.is_empty() {
-        return Err(ConfigError::Invalid(v.issues));
-    }
-    let raw: RawConfig = match toml::from_str(text) {
-        Ok(raw) => raw,
-        Err(e) => {
-            v.toml_error(&e);
-            return Err(ConfigError::Invalid(v.issues));
-        }
-    };
-    let dir = path
-        .parent()
-        .map(Path::to_path_buf)
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or_else(|| PathBuf::from("."));
-    let mut settings = v.settings(raw.settings, &dir, overrides);
-    settings.crawl.hosts = v.hosts(raw.hosts);
-    let mut feeds = Vec::with_capacity(raw.feed.len());
-    let mut ids: HashMap<String, usize> = HashMap::new();
-    for feed in raw.feed {
-        if let Some(spec) = v.feed(feed, &settings, &dir, &mut ids) {
-            feeds.push(spec);
-        }
-    }
-    if v.issues.is_empty() {
-        Ok(Config {
+    let Checker {
+        mut issues,
+        feeds,
+        hosts,
+        ..
+    } = checker;
+    if issues.is_empty() {
+        let mut settings = settings;
+        settings.crawl.hosts = hosts;
+        return Ok(Config {
             path: path.to_path_buf(),
+            include: patterns,
+            included,
             settings,
             feeds,
-        })
-    } else {
-        Err(ConfigError::Invalid(v.issues))
+        });
+    }
+    issues.sort_by_key(|(place, _)| (place.file, place.line, place.column));
+    Err(ConfigError::Invalid(
+        issues.into_iter().map(|(_, i)| i).collect(),
+    ))
+}
+
+/// Where something is, for messages that point at two places.
+#[derive(Debug, Clone)]
+struct Place {
+    /// Index into [`Checker::files`].
+    file: usize,
+    line: usize,
+    column: usize,
+}
+
+/// What validation has gathered over all files so far.
+#[derive(Default)]
+struct Checker {
+    /// Files in the order they were read (the sort order of issues).
+    files: Vec<PathBuf>,
+    issues: Vec<(Place, ConfigIssue)>,
+    feeds: Vec<FeedSpec>,
+    hosts: BTreeMap<String, HostOverride>,
+    host_places: HashMap<String, Place>,
+    /// Where each feed id was first defined.
+    ids: HashMap<String, Place>,
+    /// Selectors compiled so far, by source text: feeds of one site repeat the same
+    /// selectors, and a clone shares the compiled form, so each is compiled and held once.
+    selectors: HashMap<String, FieldSelector>,
+    cards: HashMap<String, scraper::Selector>,
+}
+
+impl Checker {
+    fn issue_at(&mut self, place: &Place, feed: Option<&str>, message: String, hint: Option<&str>) {
+        let issue = ConfigIssue {
+            file: self.files[place.file].clone(),
+            line: place.line,
+            column: place.column,
+            feed: feed.map(str::to_string),
+            message,
+            hint: hint.map(str::to_string),
+        };
+        self.issues.push((place.clone(), issue));
     }
 }
 
-struct Validator<'a> {
+/// Validation of one file: its text, its line starts, the directory its relative paths and
+/// patterns are anchored at.
+struct FileCheck<'a> {
+    c: &'a mut Checker,
+    file: usize,
     text: &'a str,
-    file: PathBuf,
-    issues: Vec<ConfigIssue>,
-    /// Selectors compiled so far, by source text: feeds of one site repeat the same
-    /// selectors, and a clone shares the compiled form, so each is compiled and held once.
-    selectors: std::collections::HashMap<String, FieldSelector>,
-    cards: std::collections::HashMap<String, scraper::Selector>,
+    /// Byte offset of the start of every line.
+    lines: Vec<usize>,
+    dir: PathBuf,
+    /// Keys (dotted paths) of the table being validated that were dropped for their type.
+    dropped: Vec<String>,
+    /// `(offset in the part being read, offset in the file)` for each piece of that part.
+    shift: Vec<(usize, usize)>,
 }
 
-impl Validator<'_> {
-    fn line_col(&self, offset: usize) -> (usize, usize) {
-        let offset = offset.min(self.text.len());
-        let before = &self.text[..offset];
-        let line = before.matches('\n').count() + 1;
-        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        (line, col)
+impl<'a> FileCheck<'a> {
+    fn new(c: &'a mut Checker, path: &Path, text: &'a str) -> FileCheck<'a> {
+        c.files.push(path.to_path_buf());
+        let lines = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        FileCheck {
+            file: c.files.len() - 1,
+            c,
+            text,
+            lines,
+            dropped: Vec::new(),
+            shift: vec![(0, 0)],
+            dir: path
+                .parent()
+                .map(Path::to_path_buf)
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or_else(|| PathBuf::from(".")),
+        }
+    }
+
+    /// Where an offset into the part being read is in the file.
+    fn place(&self, offset: usize) -> Place {
+        let piece = self.shift.partition_point(|&(at, _)| at <= offset);
+        let (at, orig) = self
+            .shift
+            .get(piece.wrapping_sub(1))
+            .copied()
+            .unwrap_or((0, 0));
+        let offset = (orig + offset - at).min(self.text.len());
+        let line = self.lines.partition_point(|&start| start <= offset);
+        let start = self.lines[line - 1];
+        let column = self
+            .text
+            .get(start..offset)
+            .map_or(0, |s| s.chars().count())
+            + 1;
+        Place {
+            file: self.file,
+            line,
+            column,
+        }
+    }
+
+    /// How a message in this file names a place: "line 3" here, "FILE:3:6" elsewhere.
+    fn name_place(&self, p: &Place) -> String {
+        if p.file == self.file {
+            format!("on line {}", p.line)
+        } else {
+            format!(
+                "in {}:{}:{}",
+                self.c.files[p.file].display(),
+                p.line,
+                p.column
+            )
+        }
     }
 
     fn issue(
@@ -318,84 +407,299 @@ impl Validator<'_> {
         message: String,
         hint: Option<&str>,
     ) {
-        let (line, column) = self.line_col(span.start);
-        self.issues.push(ConfigIssue {
-            file: self.file.clone(),
-            line,
-            column,
-            feed: feed.map(str::to_string),
-            message,
-            hint: hint.map(str::to_string),
-        });
+        let place = self.place(span.start);
+        self.c.issue_at(&place, feed, message, hint);
     }
 
-    fn toml_error(&mut self, e: &toml::de::Error) {
-        let span = e.span().unwrap_or(0..0);
-        let message = e.message().trim().to_string();
-        let hint = if message.contains("unknown variant") || message.contains("invalid type") {
-            Some("see config/site.example.toml for every key and its type")
-        } else {
-            None
-        };
-        self.issue(span, None, message, hint);
-    }
-
-    /// Reports every unknown key in the document at once (serde stops at the first).
-    fn unknown_keys(&mut self, top: &toml::de::DeTable<'_>) {
-        self.check_keys(top, TOP_KEYS, "top level", None);
-        if let Some(s) = top.get("settings").and_then(|s| s.get_ref().as_table()) {
-            self.check_keys(s, SETTINGS_KEYS, "[settings]", None);
-        }
-        if let Some(hosts) = top.get("hosts").and_then(|s| s.get_ref().as_table()) {
-            for (name, table) in hosts.iter() {
-                if let Some(t) = table.get_ref().as_table() {
-                    let section = format!("[hosts.\"{}\"]", name.get_ref());
-                    self.check_keys(t, HOST_KEYS, &section, None);
-                }
-            }
-        }
-        let feeds = top.get("feed").and_then(|f| f.get_ref().as_array());
-        for feed in feeds.into_iter().flat_map(|a| a.iter()) {
-            let Some(t) = feed.get_ref().as_table() else {
-                continue;
-            };
-            let id = t
-                .get("id")
-                .and_then(|i| i.get_ref().as_str())
-                .map(str::to_string);
-            self.check_keys(t, FEED_KEYS, "[[feed]]", id.as_deref());
-            if let Some(sel) = t.get("select").and_then(|s| s.get_ref().as_table()) {
-                self.check_keys(sel, SELECT_KEYS, "[feed.select]", id.as_deref());
-            }
-        }
-    }
-
-    fn check_keys(
+    /// Reports a required key as missing, unless it was there with a value of the wrong type
+    /// (already reported as such).
+    fn missing(
         &mut self,
-        t: &toml::de::DeTable<'_>,
-        known: &[&str],
-        section: &str,
+        key: &str,
+        span: Range<usize>,
         feed: Option<&str>,
+        message: &str,
+        hint: Option<&str>,
     ) {
-        for key in t.keys() {
-            let name: &str = key.get_ref();
-            if known.contains(&name) {
-                continue;
-            }
-            let hint = match closest(name, known) {
-                Some(k) => format!(
-                    "did you mean `{k}`? known keys in {section}: {}",
-                    known.join(", ")
-                ),
-                None => format!("known keys in {section}: {}", known.join(", ")),
-            };
-            self.issue(
-                key.span(),
-                feed,
-                format!("unknown key `{name}` in {section}"),
-                Some(&hint),
-            );
+        if !self.dropped.iter().any(|d| d == key) {
+            self.issue(span, feed, message.to_string(), hint);
         }
+    }
+
+    fn problems(&mut self, problems: Vec<Problem>, feed: Option<&str>) {
+        for p in problems {
+            self.issue(p.span, feed, p.message, p.hint.as_deref());
+        }
+    }
+
+    /// Parses one part of the file (see [`document::split`]) and splits off its per-entry
+    /// tables; `None` after syntax errors (each reported), since what follows them in that
+    /// part cannot be trusted. Offsets in `part` map to the file through `self.shift`.
+    fn parse_part<'p>(&mut self, part: &'p str) -> Option<(Spanned<DeValue<'p>>, Entries<'p>)> {
+        let mut doc = match document::parse(part) {
+            Ok(doc) => doc,
+            Err(problems) => {
+                self.problems(problems, None);
+                return None;
+            }
+        };
+        let entries = Entries {
+            feed: doc.get_mut().remove("feed"),
+            hosts: doc.get_mut().remove("hosts"),
+        };
+        let span = doc.span();
+        Some((
+            Spanned::new(span, DeValue::Table(doc.into_inner())),
+            entries,
+        ))
+    }
+
+    /// The main file: settings, its own hosts and feeds, and the files it includes (with
+    /// the place of the pattern that named each) and its patterns as written.
+    fn main(
+        mut self,
+        overrides: &Overrides,
+        overlay: &Overlay,
+    ) -> (Settings, Vec<(PathBuf, Place)>, Vec<String>) {
+        let split = document::split(self.text);
+        self.shift = split.rest_map.clone();
+        let mut out = None;
+        if let Some((rest, entries)) = self.parse_part(&split.rest) {
+            let read = document::deserialize::<RawMain>(rest, &main_sections);
+            self.problems(read.problems, None);
+            let raw = read.value.unwrap_or_default();
+            let settings = self.settings(raw.settings, overrides);
+            self.rest_entries(entries, &settings, !split.feeds.is_empty());
+            let patterns: Vec<Spanned<String>> =
+                raw.include.map(Spanned::into_inner).unwrap_or_default();
+            let files = self.includes(&patterns, overlay);
+            let written = patterns.into_iter().map(Spanned::into_inner).collect();
+            out = Some((settings, files, written));
+        }
+        let (settings, files, written) = out.unwrap_or_else(|| {
+            let settings = self.settings(RawSettings::default(), overrides);
+            (settings, Vec::new(), Vec::new())
+        });
+        self.feed_parts(&split.feeds, &settings);
+        (settings, files, written)
+    }
+
+    /// An included file: hosts and feeds only.
+    fn site(mut self, settings: &Settings) {
+        let split = document::split(self.text);
+        self.shift = split.rest_map.clone();
+        if let Some((rest, entries)) = self.parse_part(&split.rest) {
+            let read = document::deserialize::<document::NoKeys>(rest, &site_sections);
+            self.problems(read.problems, None);
+            self.rest_entries(entries, settings, !split.feeds.is_empty());
+        }
+        self.feed_parts(&split.feeds, settings);
+    }
+
+    /// `[hosts]` and any feeds written otherwise than as `[[feed]]` parts (`feed = [...]`).
+    fn rest_entries(&mut self, entries: Entries<'_>, settings: &Settings, feed_parts: bool) {
+        if let Some(hosts) = entries.hosts {
+            self.hosts(hosts);
+        }
+        if let Some(feeds) = entries.feed {
+            if feed_parts {
+                // TOML forbids defining `feed` twice; the parts are parsed apart, so say it here.
+                self.issue(
+                    feeds.span(),
+                    None,
+                    "`feed` is defined here and also as [[feed]] tables".into(),
+                    Some("write every feed as a [[feed]] table"),
+                );
+            } else {
+                self.feeds(feeds, settings);
+            }
+        }
+    }
+
+    /// Each `[[feed]]` part: parsed, read and validated on its own, then dropped.
+    fn feed_parts(&mut self, parts: &[Range<usize>], settings: &Settings) {
+        let text = self.text;
+        for part in parts {
+            self.shift = vec![(0, part.start)];
+            if let Some((_, entries)) = self.parse_part(&text[part.clone()])
+                && let Some(feeds) = entries.feed
+            {
+                self.feeds(feeds, settings);
+            }
+        }
+    }
+
+    /// The files of `include`, in pattern order, each pattern's matches sorted, each file
+    /// once, never the main file itself.
+    fn includes(
+        &mut self,
+        patterns: &[Spanned<String>],
+        overlay: &Overlay,
+    ) -> Vec<(PathBuf, Place)> {
+        let mut seen: HashSet<PathBuf> = HashSet::new();
+        seen.insert(include::normal(&self.c.files[self.file]));
+        let mut out = Vec::new();
+        for pattern in patterns {
+            let place = self.place(pattern.span().start);
+            let hint = "a pattern is relative to this file, e.g. include = [\"sites/*.toml\"]";
+            match include::expand(&self.dir, pattern.get_ref(), overlay) {
+                Ok(files) => {
+                    for f in files {
+                        if seen.insert(include::normal(&f)) {
+                            out.push((f, place.clone()));
+                        }
+                    }
+                }
+                Err(include::PatternError::Syntax(e)) => self.issue(
+                    pattern.span(),
+                    None,
+                    format!("include pattern {:?} is not a valid glob: {e}", pattern.get_ref()),
+                    Some(hint),
+                ),
+                Err(include::PatternError::Missing(p)) => self.issue(
+                    pattern.span(),
+                    None,
+                    format!("included file {} does not exist", p.display()),
+                    Some("a path without wildcards must name a file; \"sites/*.toml\" includes whatever the directory holds, even nothing"),
+                ),
+                Err(include::PatternError::Io(e)) => self.issue(
+                    pattern.span(),
+                    None,
+                    format!("cannot list the files of include pattern {:?}: {e}", pattern.get_ref()),
+                    None,
+                ),
+            }
+        }
+        out
+    }
+
+    /// `[hosts."name"]` tables, each on its own, keyed by lower-case host name.
+    fn hosts(&mut self, value: Spanned<DeValue<'_>>) {
+        let span = value.span();
+        let DeValue::Table(table) = value.into_inner() else {
+            self.issue(
+                span,
+                None,
+                "`hosts` must hold [hosts.\"name\"] tables".into(),
+                Some("[hosts.\"www.example.org\"] then per_host = 2 on the next line"),
+            );
+            return;
+        };
+        for (name, value) in table {
+            let name = Spanned::new(name.span(), name.get_ref().to_string());
+            let value = match document::expect_table(value, || {
+                (
+                    format!("[hosts.{:?}] must be a table", name.get_ref()),
+                    "[hosts.\"www.example.org\"] then per_host = 2 on the next line".into(),
+                )
+            }) {
+                Ok(v) => v,
+                Err(p) => {
+                    self.problems(vec![p], None);
+                    continue;
+                }
+            };
+            let label = format!("[hosts.{:?}]", name.get_ref());
+            let sections = |path: &[String]| {
+                if path.is_empty() {
+                    section(label.clone(), fields::<RawHost>())
+                } else {
+                    None
+                }
+            };
+            let read = document::deserialize::<RawHost>(value, &sections);
+            self.problems(read.problems, None);
+            if let Some(raw) = read.value {
+                self.host(name, raw);
+            }
+        }
+    }
+
+    fn host(&mut self, name: Spanned<String>, host: RawHost) {
+        let key = name.get_ref().trim().to_ascii_lowercase();
+        let parsed = Url::parse(&format!("http://{key}/")).ok();
+        let plain = parsed.as_ref().is_some_and(|u| {
+            u.host_str() == Some(key.as_str()) && u.port().is_none() && u.path() == "/"
+        });
+        if !plain {
+            self.issue(
+                name.span(),
+                None,
+                format!("[hosts] key {:?} is not a host name", name.get_ref()),
+                Some("write the bare host, without scheme, port or path: [hosts.\"www.example.org\"]"),
+            );
+            return;
+        }
+        if let Some(first) = self.c.host_places.get(&key).cloned() {
+            let at = self.name_place(&first);
+            self.issue(
+                name.span(),
+                None,
+                format!("[hosts.\"{key}\"] is set twice (first {at})"),
+                Some("give each host one [hosts] table"),
+            );
+            return;
+        }
+        let place = self.place(name.span().start);
+        self.c.host_places.insert(key.clone(), place);
+        let per_host = host.per_host.map(|n| {
+            let what = format!("[hosts.\"{key}\"] per_host");
+            self.positive(Some(n), 1, &what, None)
+        });
+        self.c.hosts.insert(
+            key,
+            HostOverride {
+                per_host,
+                min_interval: host.min_interval_ms.map(Duration::from_millis),
+            },
+        );
+    }
+
+    /// `[[feed]]` tables, each deserialized and validated on its own and dropped once read.
+    fn feeds(&mut self, value: Spanned<DeValue<'_>>, settings: &Settings) {
+        let span = value.span();
+        let DeValue::Array(mut feeds) = value.into_inner() else {
+            self.issue(
+                span,
+                None,
+                "`feed` must be [[feed]] tables".into(),
+                Some("start each feed with a [[feed]] line"),
+            );
+            return;
+        };
+        for slot in feeds.iter_mut() {
+            let value = std::mem::replace(slot, Spanned::new(0..0, DeValue::Boolean(false)));
+            self.feed_table(value, settings);
+        }
+    }
+
+    fn feed_table(&mut self, value: Spanned<DeValue<'_>>, settings: &Settings) {
+        let header = value.span();
+        // The id names the feed in messages even when the feed's other keys are broken.
+        let id = value
+            .get_ref()
+            .as_table()
+            .and_then(|t| t.get("id"))
+            .and_then(|v| v.get_ref().as_str())
+            .map(str::to_string);
+        let value = match document::expect_table(value, || {
+            (
+                "a feed must be a [[feed]] table".into(),
+                "start each feed with a [[feed]] line".into(),
+            )
+        }) {
+            Ok(v) => v,
+            Err(p) => return self.problems(vec![p], None),
+        };
+        let read = document::deserialize::<RawFeed>(value, &feed_sections);
+        self.problems(read.problems, id.as_deref());
+        self.dropped = read.dropped;
+        if let Some(raw) = read.value
+            && let Some(spec) = self.feed(raw, settings, header)
+        {
+            self.c.feeds.push(spec);
+        }
+        self.dropped.clear();
     }
 
     fn positive(
@@ -421,7 +725,8 @@ impl Validator<'_> {
         }
     }
 
-    fn settings(&mut self, raw: RawSettings, dir: &Path, ov: &Overrides) -> Settings {
+    fn settings(&mut self, raw: RawSettings, ov: &Overrides) -> Settings {
+        let dir = self.dir.clone();
         let rel = |p: Option<String>, default: &str| -> PathBuf {
             let p = PathBuf::from(p.unwrap_or_else(|| default.to_string()));
             if p.is_absolute() { p } else { dir.join(p) }
@@ -454,26 +759,33 @@ impl Validator<'_> {
         };
         let max_items = self.positive(raw.max_items, 50, "max_items", None);
         let mut formats = Vec::new();
-        for f in raw.formats.unwrap_or_else(|| {
-            Format::ALL
-                .iter()
-                .map(|f| Spanned::new(0..0, f.extension().to_string()))
-                .collect()
-        }) {
+        let (list_span, list) = match raw.formats {
+            Some(list) => (list.span(), list.into_inner()),
+            None => {
+                let all = Format::ALL.iter();
+                let all = all.map(|f| Spanned::new(0..0, f.extension().to_string()));
+                (0..0, all.collect())
+            }
+        };
+        let mut unknown = false;
+        for f in list {
             match Format::ALL.iter().find(|x| x.extension() == f.get_ref()) {
                 Some(x) if !formats.contains(x) => formats.push(*x),
                 Some(_) => {}
-                None => self.issue(
-                    f.span(),
-                    None,
-                    format!("unknown format `{}`", f.get_ref()),
-                    Some("formats are \"rss\", \"atom\" and \"json\""),
-                ),
+                None => {
+                    unknown = true;
+                    self.issue(
+                        f.span(),
+                        None,
+                        format!("unknown format `{}`", f.get_ref()),
+                        Some("formats are \"rss\", \"atom\" and \"json\""),
+                    );
+                }
             }
         }
-        if formats.is_empty() && self.issues.is_empty() {
+        if formats.is_empty() && !unknown {
             self.issue(
-                0..0,
+                list_span,
                 None,
                 "`formats` is empty: nothing would be written".into(),
                 Some("formats = [\"rss\", \"atom\", \"json\"]"),
@@ -643,59 +955,22 @@ impl Validator<'_> {
     }
 
     /// `[hosts."name"]` tables, keyed by lower-case host name.
-    fn hosts(&mut self, raw: BTreeMap<Spanned<String>, RawHost>) -> BTreeMap<String, HostOverride> {
-        let mut out = BTreeMap::new();
-        for (name, host) in raw {
-            let key = name.get_ref().trim().to_ascii_lowercase();
-            let parsed = Url::parse(&format!("http://{key}/")).ok();
-            let plain = parsed.as_ref().is_some_and(|u| {
-                u.host_str() == Some(key.as_str()) && u.port().is_none() && u.path() == "/"
-            });
-            if !plain {
-                self.issue(
-                    name.span(),
-                    None,
-                    format!("[hosts] key {:?} is not a host name", name.get_ref()),
-                    Some("write the bare host, without scheme, port or path: [hosts.\"www.example.org\"]"),
-                );
-                continue;
-            }
-            let per_host = host.per_host.map(|n| {
-                let what = format!("[hosts.\"{key}\"] per_host");
-                self.positive(Some(n), 1, &what, None)
-            });
-            out.insert(
-                key,
-                HostOverride {
-                    per_host,
-                    min_interval: host.min_interval_ms.map(Duration::from_millis),
-                },
-            );
-        }
-        out
-    }
-
     fn feed(
         &mut self,
         raw: RawFeed,
         settings: &Settings,
-        dir: &Path,
-        ids: &mut HashMap<String, usize>,
+        header: Range<usize>,
     ) -> Option<FeedSpec> {
-        let before = self.issues.len();
-        // The table header is the best location when a required key is missing.
-        let anchor = raw
-            .id
-            .as_ref()
-            .map(Spanned::span)
-            .or(raw.url.as_ref().map(Spanned::span))
-            .unwrap_or(0..0);
+        let before = self.c.issues.len();
+        // The `[[feed]]` line is the best location when a required key is missing.
+        let anchor = header;
         let id = match raw.id {
             None => {
-                self.issue(
+                self.missing(
+                    "id",
                     anchor.clone(),
                     None,
-                    "feed has no `id`".into(),
+                    "feed has no `id`",
                     Some("add id = \"short-name\" (used as the output file name)"),
                 );
                 String::new()
@@ -709,16 +984,17 @@ impl Validator<'_> {
                         format!("id {s:?} is not a safe file name"),
                         Some("use 1-64 characters from a-z, 0-9, '-', '_' and '.', starting with a letter or digit"),
                     );
-                } else if let Some(first) = ids.get(&s) {
-                    let (line, _) = self.line_col(*first);
+                } else if let Some(first) = self.c.ids.get(&s).cloned() {
+                    let at = self.name_place(&first);
                     self.issue(
                         id.span(),
                         Some(&s),
-                        format!("duplicate feed id (first used on line {line})"),
+                        format!("duplicate feed id (first used {at})"),
                         Some("every feed needs its own id"),
                     );
                 } else {
-                    ids.insert(s.clone(), id.span().start);
+                    let place = self.place(id.span().start);
+                    self.c.ids.insert(s.clone(), place);
                 }
                 s
             }
@@ -731,10 +1007,11 @@ impl Validator<'_> {
                 String::new()
             }
             None => {
-                self.issue(
+                self.missing(
+                    "title",
                     anchor.clone(),
                     fid,
-                    "feed has no `title`".into(),
+                    "feed has no `title`",
                     Some("add title = \"Name shown in feed readers\""),
                 );
                 String::new()
@@ -742,15 +1019,16 @@ impl Validator<'_> {
         };
         let url = match raw.url {
             None => {
-                self.issue(
+                self.missing(
+                    "url",
                     anchor.clone(),
                     fid,
-                    "feed has no `url`".into(),
+                    "feed has no `url`",
                     Some("add url = \"https://site/listing\" (or a file:// URL of a saved page)"),
                 );
                 None
             }
-            Some(u) => self.source_url(&u, dir, fid),
+            Some(u) => self.source_url(&u, fid),
         };
         let base_url = raw.base_url.and_then(|b| match Url::parse(b.get_ref()) {
             Ok(u) if matches!(u.scheme(), "http" | "https") => Some(u),
@@ -771,7 +1049,7 @@ impl Validator<'_> {
             (Some(b), _) => Some(b.clone()),
             (None, Some(u)) if matches!(u.scheme(), "http" | "https") => Some(u.clone()),
             (None, Some(_)) => {
-                self.issue(anchor.clone(), fid, "a file:// feed needs `base_url`".into(), Some("set base_url to the page's original http(s) address so links in the feed work"));
+                self.missing("base_url", anchor.clone(), fid, "a file:// feed needs `base_url`", Some("set base_url to the page's original http(s) address so links in the feed work"));
                 None
             }
             (None, None) => None,
@@ -843,7 +1121,7 @@ impl Validator<'_> {
             fid,
             Some((settings.every, settings.max_every)),
         );
-        if self.issues.len() > before {
+        if self.c.issues.len() > before {
             return None;
         }
         Some(FeedSpec {
@@ -866,7 +1144,7 @@ impl Validator<'_> {
         })
     }
 
-    fn source_url(&mut self, u: &Spanned<String>, dir: &Path, fid: Option<&str>) -> Option<Url> {
+    fn source_url(&mut self, u: &Spanned<String>, fid: Option<&str>) -> Option<Url> {
         let s = u.get_ref().trim();
         let hint =
             Some("use an http(s):// URL, a file:// URL, or a path relative to this config file");
@@ -889,7 +1167,7 @@ impl Validator<'_> {
                 None
             }
             Err(url::ParseError::RelativeUrlWithoutBase) if !s.is_empty() => {
-                let p = dir.join(s);
+                let p = self.dir.join(s);
                 let abs = std::path::absolute(&p).unwrap_or(p);
                 match Url::from_file_path(&abs) {
                     Ok(url) => Some(url),
@@ -923,12 +1201,12 @@ impl Validator<'_> {
         key: &str,
     ) -> Option<FieldSelector> {
         let s = s?;
-        if let Some(f) = self.selectors.get(s.get_ref()) {
+        if let Some(f) = self.c.selectors.get(s.get_ref()) {
             return Some(f.clone());
         }
         match FieldSelector::parse(s.get_ref()) {
             Ok(f) => {
-                self.selectors.insert(s.get_ref().clone(), f.clone());
+                self.c.selectors.insert(s.get_ref().clone(), f.clone());
                 Some(f)
             }
             Err(e) => {
@@ -951,16 +1229,17 @@ impl Validator<'_> {
     ) -> Option<CardRules> {
         let card = match raw.card {
             None => {
-                self.issue(span.clone(), fid, "[feed.select] has no `card` selector".into(), Some("card selects one element per article, e.g. card = \"div.articleList > div.article\""));
+                self.missing("select.card", span.clone(), fid, "[feed.select] has no `card` selector", Some("card selects one element per article, e.g. card = \"div.articleList > div.article\""));
                 None
             }
-            Some(c) if self.cards.contains_key(c.get_ref()) => self
+            Some(c) if self.c.cards.contains_key(c.get_ref()) => self
+                .c
                 .cards
                 .get(c.get_ref())
                 .map(|sel| (sel.clone(), c.get_ref().clone())),
             Some(c) => match compile_css(c.get_ref()) {
                 Ok(sel) => {
-                    self.cards.insert(c.get_ref().clone(), sel.clone());
+                    self.c.cards.insert(c.get_ref().clone(), sel.clone());
                     Some((sel, c.get_ref().clone()))
                 }
                 Err(e) => {
@@ -976,10 +1255,11 @@ impl Validator<'_> {
         };
         let title = match raw.title {
             None => {
-                self.issue(
+                self.missing(
+                    "select.title",
                     span,
                     fid,
-                    "[feed.select] has no `title` selector".into(),
+                    "[feed.select] has no `title` selector",
                     Some("title is relative to the card, e.g. title = \"h3 > a\""),
                 );
                 None
@@ -1009,6 +1289,12 @@ impl Validator<'_> {
     }
 }
 
+/// A file's per-entry tables, split off before the rest is deserialized.
+struct Entries<'i> {
+    feed: Option<Spanned<DeValue<'i>>>,
+    hosts: Option<Spanned<DeValue<'i>>>,
+}
+
 /// Feed ids become file names: a safe charset keeps `../` and friends out.
 pub fn valid_id(id: &str) -> bool {
     !id.is_empty()
@@ -1018,31 +1304,6 @@ pub fn valid_id(id: &str) -> bool {
             b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.')
         })
         && !id.contains("..")
-}
-
-/// The known key nearest to a misspelt one, if any is close.
-fn closest<'k>(name: &str, known: &[&'k str]) -> Option<&'k str> {
-    known
-        .iter()
-        .map(|k| (levenshtein(name, k), *k))
-        .filter(|(d, k)| *d <= 2.max(k.len() / 3))
-        .min()
-        .map(|(_, k)| k)
-}
-
-fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 #[cfg(test)]
@@ -1109,10 +1370,17 @@ date = "time@datetime"
             .iter()
             .map(|i| (i.line, i.column, i.feed.as_deref()))
             .collect();
+        // The misspelt `title` also leaves the feed without one: reported in the same pass.
         assert_eq!(
             got,
-            vec![(2, 1, None), (6, 1, Some("a")), (11, 1, Some("a"))]
+            vec![
+                (2, 1, None),
+                (4, 1, Some("a")),
+                (6, 1, Some("a")),
+                (11, 1, Some("a"))
+            ]
         );
+        assert!(v[1].message.contains("feed has no `title`"), "{v:?}");
         assert!(v[0].message.contains("`max_item`"));
         assert!(
             v[0].hint
@@ -1120,7 +1388,7 @@ date = "time@datetime"
                 .unwrap_or("")
                 .contains("did you mean `max_items`")
         );
-        assert!(v[2].hint.as_deref().unwrap_or("").contains("`author`"));
+        assert!(v[3].hint.as_deref().unwrap_or("").contains("`author`"));
     }
 
     #[test]
@@ -1281,32 +1549,149 @@ title = "h2"
         assert!(v[0].message.contains("`auto = false` but"), "{v:?}");
     }
 
-    /// The example config documents every key this module accepts, and is valid.
+    /// The example config is valid and documents every key of every table, in that table,
+    /// with a comment; the keys come from the raw structs, so a new field needs its line.
     #[test]
     fn example_config_documents_every_key() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/site.example.toml");
         let text = std::fs::read_to_string(&path).expect("example config");
         let c = parse(&text, &path, &Overrides::default()).expect("example parses");
         assert!(!c.settings.crawl.hosts.is_empty(), "example shows [hosts]");
-        for key in SETTINGS_KEYS
+        // Section header (as it starts) -> the lines under it; "" is the top level.
+        let mut sections: Vec<(String, Vec<&str>)> = vec![(String::new(), Vec::new())];
+        for line in text.lines() {
+            if line.starts_with('[') {
+                sections.push((line.to_string(), Vec::new()));
+            } else if let Some(last) = sections.last_mut() {
+                last.1.push(line);
+            }
+        }
+        let top_keys: Vec<&str> = fields::<RawMain>()
             .iter()
-            .chain(FEED_KEYS)
-            .chain(SELECT_KEYS)
-            .chain(HOST_KEYS)
-            .filter(|k| **k != "select")
-        {
-            let documented = text.lines().any(|l| {
-                let l = l.trim_start_matches(['#', ' ']);
-                l.starts_with(&format!("{key} =")) && l.contains(" # ")
-            });
-            assert!(documented, "`{key}` is not documented in site.example.toml");
+            .copied()
+            .filter(|k| !k.eq(&"settings"))
+            .collect();
+        let tables: [(&str, &[&str]); 5] = [
+            ("", &top_keys),
+            ("[settings]", fields::<RawSettings>()),
+            ("[hosts.", fields::<RawHost>()),
+            ("[[feed]]", fields::<RawFeed>()),
+            ("[feed.select]", fields::<RawSelect>()),
+        ];
+        for (header, keys) in tables {
+            let lines: Vec<&str> = sections
+                .iter()
+                .filter(|(h, _)| {
+                    if header.is_empty() {
+                        h.is_empty()
+                    } else {
+                        h.starts_with(header)
+                    }
+                })
+                .flat_map(|(_, l)| l.iter().copied())
+                .collect();
+            assert!(!lines.is_empty() || header.is_empty(), "no {header} table");
+            for key in keys.iter().filter(|k| !k.eq(&&"select")) {
+                let documented = lines.iter().any(|l| {
+                    let l = l.trim_start_matches(['#', ' ']);
+                    l.starts_with(&format!("{key} =")) && l.contains(" # ")
+                });
+                assert!(
+                    documented,
+                    "`{key}` is not documented under {header:?} in site.example.toml"
+                );
+            }
         }
-        for table in TOP_KEYS {
-            assert!(
-                text.contains(&format!("[{table}")) || text.contains(&format!("[[{table}")),
-                "{table}"
-            );
-        }
+    }
+
+    #[test]
+    fn includes_are_read_in_order_relative_to_their_file() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let dir = tmp.path();
+        let feed = |id: &str, url: &str| {
+            format!(
+                "[[feed]]\nid = \"{id}\"\ntitle = \"{id}\"\nurl = \"{url}\"\nbase_url = \"https://e.org/\"\n"
+            )
+        };
+        let write = |rel: &str, text: &str| {
+            let p = dir.join(rel);
+            std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            std::fs::write(p, text).expect("write");
+        };
+        write(
+            "conf/main.toml",
+            &format!(
+                "include = [\"sites/*.toml\", \"sites/b.toml\", \"*.toml\"]\n[settings]\nmax_items = 7\n{}",
+                feed("main", "https://e.org/")
+            ),
+        );
+        write("conf/sites/b.toml", &feed("b", "page.html"));
+        write(
+            "conf/sites/a.toml",
+            &format!(
+                "[hosts.\"e.org\"]\nper_host = 3\n{}",
+                feed("a", "https://e.org/a")
+            ),
+        );
+        write("conf/other.toml", &feed("other", "https://e.org/o"));
+        let c = load(&dir.join("conf/main.toml"), &Overrides::default()).expect("valid");
+        let ids: Vec<&str> = c.feeds.iter().map(|f| f.id.as_str()).collect();
+        // Pattern order, names sorted within a pattern, each file once, never the main file.
+        assert_eq!(ids, ["main", "a", "b", "other"]);
+        let names: Vec<String> = c
+            .included
+            .iter()
+            .map(|p| p.strip_prefix(dir).expect("in dir").display().to_string())
+            .collect();
+        assert_eq!(
+            names,
+            ["conf/sites/a.toml", "conf/sites/b.toml", "conf/other.toml"]
+        );
+        assert_eq!(c.include, ["sites/*.toml", "sites/b.toml", "*.toml"]);
+        // Included feeds share [settings]; a relative url is relative to its own file.
+        assert!(c.feeds.iter().all(|f| f.max_items == 7));
+        assert!(
+            c.feeds[2].url.path().ends_with("/conf/sites/page.html"),
+            "{}",
+            c.feeds[2].url
+        );
+        assert_eq!(
+            c.settings.crawl.hosts.get("e.org").and_then(|h| h.per_host),
+            Some(3)
+        );
+        // An edit given as an overlay is checked as if it were on disk.
+        let overlay = Overlay::with(&dir.join("conf/sites/c.toml"), feed("a", "https://e.org/c"));
+        let v = match load_with(&dir.join("conf/main.toml"), &Overrides::default(), &overlay) {
+            Err(ConfigError::Invalid(v)) => v,
+            other => panic!("duplicate id expected, got {other:?}"),
+        };
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert!(v[0].file.ends_with("conf/sites/c.toml"), "{v:?}");
+        assert!(
+            v[0].message.contains("duplicate feed id (first used in ")
+                && v[0].message.contains("conf/sites/a.toml:4:6)"),
+            "{v:?}"
+        );
+    }
+
+    #[test]
+    fn issues_of_every_table_are_sorted_by_line() {
+        let src = "[[feed]]\nid = \"b\"\ntitle = 3\nurl = \"https://b.org/\"\n\n[settings]\nmax_items = 0\nretries = -1\nrobots = \"yes\"\n\n[[feed]]\nid = \"a\"\nurl = \"nope://x\"\ntitle = \"A\"\n";
+        let v = issues(src);
+        let lines: Vec<usize> = v.iter().map(|i| i.line).collect();
+        // Not "feed has no `title`" for the first feed: its title is there, with the wrong type.
+        assert_eq!(lines, [3, 7, 8, 9, 13], "{v:#?}");
+        assert!(v[0].message.contains("expected a string"), "{v:?}");
+        assert!(
+            v[2].message.contains("expected a non-negative integer"),
+            "{v:?}"
+        );
+        assert!(v[3].message.contains("expected a boolean"), "{v:?}");
+        // Only the wrong type is reported for the first feed's title, not also its absence.
+        assert_eq!(
+            v.iter().filter(|i| i.feed.as_deref() == Some("b")).count(),
+            1
+        );
     }
 
     #[test]
@@ -1322,8 +1707,10 @@ title = "h2"
 
         let bad = "[settings]\nevery = \"0s\"\nmax_every = \"400d\"\n\n[[feed]]\nid = \"a\"\ntitle = \"A\"\nurl = \"https://a.org/\"\nevery = \"2d\"\n\n[[feed]]\nid = \"b\"\ntitle = \"B\"\nurl = \"https://b.org/\"\nmax_every = \"1h\"\nevery = 5\n";
         let v = issues(bad);
-        assert_eq!(
-            v[0].message, "invalid type: integer `5`, expected a string",
+        assert!(
+            v.iter().any(
+                |i| i.line == 16 && i.message == "invalid type: integer `5`, expected a string"
+            ),
             "{v:?}"
         );
         let bad = bad.replace("every = 5\n", "every = \"2h\"\n");

@@ -127,11 +127,15 @@ pub struct FeedSpec {
     pub max_every: Option<Duration>,
 }
 
-/// A whole validated config file.
+/// A whole validated config: the main file and the files it includes.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// The file it was read from.
     pub path: PathBuf,
+    /// Its `include` patterns, as written.
+    pub include: Vec<String>,
+    /// The files those patterns named, in the order their feeds were read.
+    pub included: Vec<PathBuf>,
     pub settings: Settings,
     pub feeds: Vec<FeedSpec>,
 }

@@ -31,7 +31,15 @@ fn real_main(cli: &Cli) -> anyhow::Result<u8> {
         Command::Check(args) => {
             let cfg = config::load(&args.config, &Overrides::default())?;
             if !cli.quiet {
-                println!("{}: OK, {} feed(s)", args.config.display(), cfg.feeds.len());
+                let files = match cfg.included.len() {
+                    0 => String::new(),
+                    n => format!(" from {} file(s)", n + 1),
+                };
+                println!(
+                    "{}: OK, {} feed(s){files}",
+                    args.config.display(),
+                    cfg.feeds.len()
+                );
                 for f in &cfg.feeds {
                     println!("  {:<24} {}", f.id, f.url);
                 }

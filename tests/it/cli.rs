@@ -29,8 +29,10 @@ fn invalid_configs_give_located_errors() {
             &[
                 ":2:1: unknown key `max_item` in [settings]",
                 "did you mean `max_items`?",
+                // The misspelt key also leaves the feed without a title: same pass.
+                ":8:1: feed \"a\": [feed.select] has no `title` selector",
                 ":10:1: feed \"a\": unknown key `titel` in [feed.select]",
-                "2 errors in config",
+                "3 errors in config",
             ],
         ),
         (
@@ -67,7 +69,10 @@ fn invalid_configs_give_located_errors() {
         ),
         (
             "invalid-type.toml",
-            &[":2:13: invalid type: string \"fifty\", expected i64"],
+            &[
+                ":2:13: invalid type: string \"fifty\", expected an integer",
+                "hint: config/site.example.toml documents `max_items` of [settings]",
+            ],
         ),
         (
             "invalid-schedule.toml",

@@ -4,6 +4,7 @@
 
 mod auto;
 mod cli;
+mod config;
 mod corpus_auto;
 mod corpus_golden;
 mod crash;
