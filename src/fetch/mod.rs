@@ -71,6 +71,17 @@ pub enum FetchError {
     ConnectTimeout { url: String, after: Duration },
     #[error("{url}: cannot connect: {cause}")]
     Connect { url: String, cause: String },
+    /// DNS failed: offline, or a wrong name. Named first, before any URL.
+    #[error("cannot resolve host {host}: is the network up? ({url}: {cause})")]
+    Resolve {
+        url: String,
+        host: String,
+        cause: String,
+    },
+    /// The site could not be reached while reading its robots.txt (DNS or connection):
+    /// the network failure itself, not a robots.txt verdict.
+    #[error("{cause}")]
+    HostUnreachable { url: String, cause: String },
     #[error("{url}: connection broken mid-response{}: {cause}", got.map(|g| match expected {
         Some(e) => format!(" after {g} of {e} bytes"),
         None => format!(" after {g} bytes"),
@@ -152,6 +163,19 @@ impl FetchError {
             FetchError::Interrupted { .. } => Outcome::Interrupted,
             FetchError::Status { status, .. } => Outcome::Status(*status),
             _ => Outcome::Permanent,
+        }
+    }
+
+    /// Whether the host could not be reached at all (name or connection), as opposed to an
+    /// answer the host gave.
+    fn host_unreachable(&self) -> bool {
+        match self {
+            FetchError::Resolve { .. }
+            | FetchError::Connect { .. }
+            | FetchError::ConnectTimeout { .. }
+            | FetchError::HostUnreachable { .. } => true,
+            FetchError::GaveUp { last, .. } => last.host_unreachable(),
+            _ => false,
         }
     }
 
@@ -363,6 +387,10 @@ impl Fetcher {
                 robots_url: robots.robots_url.clone(),
                 cause,
             },
+            Denied::HostUnreachable(cause) => FetchError::HostUnreachable {
+                url: url.to_string(),
+                cause,
+            },
         })
     }
 
@@ -423,6 +451,9 @@ impl Fetcher {
                             status,
                             body: Vec::new(),
                         },
+                        None if e.host_unreachable() => {
+                            RobotsAnswer::HostUnreachable(e.to_string())
+                        }
                         None => RobotsAnswer::Failed(e.to_string()),
                     };
                 }
@@ -681,13 +712,10 @@ impl Fetcher {
             // DNS and certificate failures are answers, not glitches: not retried.
             if e.is_dns() {
                 // reqwest's chain repeats the URL and layers; the resolver's own words say it.
-                let host = url.host_str().unwrap_or_default();
-                FetchError::Other {
+                FetchError::Resolve {
                     url: url_s,
-                    cause: format!(
-                        "cannot resolve host {host} ({}); is the network up and the name right?",
-                        root_cause(e)
-                    ),
+                    host: url.host_str().unwrap_or_default().to_string(),
+                    cause: root_cause(e),
                 }
             } else if cause.contains("certificate") {
                 FetchError::Other { url: url_s, cause }
@@ -942,6 +970,36 @@ mod tests {
         let e = follow(&mut chain, u("http://c/4"), 2).expect_err("cap");
         assert!(e.to_string().contains("more than 2 redirects"), "{e}");
         assert!(e.to_string().contains("`max_redirects`"), "{e}");
+    }
+
+    #[test]
+    fn network_failures_are_named_first() {
+        let dns = FetchError::Resolve {
+            url: "https://www.nature.com/robots.txt".into(),
+            host: "www.nature.com".into(),
+            cause: "failed to lookup address information".into(),
+        };
+        assert!(
+            dns.to_string()
+                .starts_with("cannot resolve host www.nature.com: is the network up? ("),
+            "{dns}"
+        );
+        // A retried failure and a robots.txt that could not be fetched for it say the same.
+        let gave_up = FetchError::GaveUp {
+            attempts: 3,
+            last: Box::new(FetchError::Connect {
+                url: "http://a/robots.txt".into(),
+                cause: "refused".into(),
+            }),
+        };
+        for e in [&dns, &gave_up] {
+            assert!(e.host_unreachable(), "{e}");
+        }
+        let not = FetchError::Status {
+            url: "http://a/".into(),
+            status: 503,
+        };
+        assert!(!not.host_unreachable());
     }
 
     #[test]

@@ -32,6 +32,9 @@ pub enum RobotsRules {
     /// robots.txt could not be read and nothing is cached: the whole origin is off limits for
     /// this run. Holds the cause.
     Unreachable(String),
+    /// As `Unreachable`, because the host itself could not be reached (name or connection):
+    /// what a feed of that origin reports is the network failure, not robots.txt.
+    HostUnreachable(String),
 }
 
 /// robots.txt as it applies to one origin in this run.
@@ -51,6 +54,8 @@ pub enum Denied {
     Disallowed,
     /// robots.txt is unreachable; RFC 9309 says assume complete disallow.
     Unreachable(String),
+    /// The host is unreachable (name or connection); holds the network failure.
+    HostUnreachable(String),
 }
 
 impl HostRobots {
@@ -96,6 +101,7 @@ impl HostRobots {
             RobotsRules::Rules(robot) if robot.allowed(url.as_str()) => Ok(()),
             RobotsRules::Rules(_) => Err(Denied::Disallowed),
             RobotsRules::Unreachable(cause) => Err(Denied::Unreachable(cause.clone())),
+            RobotsRules::HostUnreachable(cause) => Err(Denied::HostUnreachable(cause.clone())),
         }
     }
 }
@@ -105,8 +111,10 @@ impl HostRobots {
 pub enum RobotsAnswer {
     /// The server answered (after redirects).
     Status { status: u16, body: Vec<u8> },
-    /// No usable answer: timeout, connection failure, too many redirects... (the cause).
+    /// No usable answer: timeout, broken answer, too many redirects... (the cause).
     Failed(String),
+    /// No answer because the host cannot be reached: DNS or connection failure (the cause).
+    HostUnreachable(String),
 }
 
 /// Turns a robots.txt answer (and a stale cached copy, if any) into this run's rules, plus the
@@ -125,7 +133,7 @@ pub fn resolve(
         fetched: now,
         expires: now + chrono::Duration::hours(EXPIRY_HOURS),
     };
-    let cause = match answer {
+    let (cause, host_down) = match answer {
         RobotsAnswer::Status { status, body } if (200..300).contains(&status) => {
             let rec = record(status, body);
             return (HostRobots::from_record(&rec, agent), Some(rec));
@@ -134,8 +142,9 @@ pub fn resolve(
             let rec = record(status, Vec::new());
             return (HostRobots::from_record(&rec, agent), Some(rec));
         }
-        RobotsAnswer::Status { status, .. } => format!("HTTP {status}"),
-        RobotsAnswer::Failed(cause) => cause,
+        RobotsAnswer::Status { status, .. } => (format!("HTTP {status}"), false),
+        RobotsAnswer::Failed(cause) => (cause, false),
+        RobotsAnswer::HostUnreachable(cause) => (cause, true),
     };
     if let Some(old) = stale {
         tracing::warn!(
@@ -147,7 +156,11 @@ pub fn resolve(
     (
         HostRobots {
             robots_url: format!("{origin}/robots.txt"),
-            rules: RobotsRules::Unreachable(cause),
+            rules: if host_down {
+                RobotsRules::HostUnreachable(cause)
+            } else {
+                RobotsRules::Unreachable(cause)
+            },
             crawl_delay: None,
         },
         None,
@@ -269,6 +282,8 @@ mod tests {
             (ok(503), Some(stale.clone()), Ok(()), true, false, false, None),
             (RobotsAnswer::Failed("timed out".into()), None, Err(Denied::Unreachable("timed out".into())), false, false, false, None),
             (RobotsAnswer::Failed("timed out".into()), Some(stale.clone()), Ok(()), true, false, false, None),
+            (RobotsAnswer::HostUnreachable("no DNS".into()), None, Err(Denied::HostUnreachable("no DNS".into())), false, false, false, None),
+            (RobotsAnswer::HostUnreachable("no DNS".into()), Some(stale.clone()), Ok(()), true, false, false, None),
         ];
         for (answer, stale, news, private, old, cached, delay) in rows {
             let label = format!("{answer:?} stale={}", stale.is_some());

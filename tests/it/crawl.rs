@@ -1010,3 +1010,24 @@ fn connection_refused_names_the_url() {
     let out = stdout(&sb.run(&[]).code(1));
     assert!(out.contains(&format!("{url}: cannot connect")), "{out}");
 }
+
+/// A host that cannot be reached is reported as such, not as a robots.txt verdict, even
+/// though robots.txt is the first request to it.
+#[test]
+fn unreachable_host_is_named_plainly_not_as_a_robots_txt_verdict() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let url = format!("http://127.0.0.1:{port}/news");
+    let sb = Sandbox::new();
+    sb.config(&[("ts", &url)], "robots = true");
+    let out = stdout(&sb.run(&[]).code(1));
+    assert!(
+        out.contains(&format!(
+            "error: feed \"ts\": http://127.0.0.1:{port}/robots.txt: cannot connect"
+        )),
+        "{out}"
+    );
+    assert!(!out.contains("RFC 9309"), "{out}");
+}
