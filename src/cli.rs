@@ -29,6 +29,8 @@ pub enum Command {
     Discover(DiscoverArgs),
     /// Fetch a feed's page as `run` does and show what each selector finds (writes nothing).
     Preview(PreviewArgs),
+    /// Find the listing of a page and add it to the config as a new feed, then preview it.
+    Add(AddArgs),
     /// Check or repair the state store (the SQLite history).
     #[command(subcommand)]
     Store(StoreCommand),
@@ -98,6 +100,30 @@ pub struct PreviewArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Pretend the fetch happens at this RFC 3339 time (relative dates resolve against it).
+    #[arg(long, value_name = "TIME", hide = true)]
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Arguments of `scifeed add`.
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// The listing page: an http(s) URL, a file:// URL or a saved file.
+    #[arg(value_name = "URL")]
+    pub url: String,
+    /// Id of the new feed (its file names); default: from the site's host name.
+    #[arg(long, value_name = "ID")]
+    pub id: Option<String>,
+    /// Title of the new feed; default: the page's.
+    #[arg(long, value_name = "TITLE")]
+    pub title: Option<String>,
+    /// The page's original address, for saved pages (links resolve against it).
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Config to add the feed to (created if missing). When it includes `DIR/*.toml`, the
+    /// feed goes into `DIR/<id>.toml`.
+    #[arg(short, long, value_name = "FILE", default_value = crate::config::DEFAULT_PATH)]
+    pub config: PathBuf,
     /// Pretend the fetch happens at this RFC 3339 time (relative dates resolve against it).
     #[arg(long, value_name = "TIME", hide = true)]
     pub now: Option<chrono::DateTime<chrono::Utc>>,

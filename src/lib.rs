@@ -3,6 +3,7 @@
 //! Data flows one way: config -> fetch -> decode -> extract -> merge with the store ->
 //! render -> atomic write. [`pipeline`] is the only module that knows that order.
 
+pub mod add;
 pub mod canon;
 pub mod cli;
 pub mod config;

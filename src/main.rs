@@ -7,9 +7,10 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Parser;
-use scifeed::cli::{Cli, Command, DiscoverArgs, PreviewArgs, StoreArgs, StoreCommand};
+use scifeed::cli::{AddArgs, Cli, Command, DiscoverArgs, PreviewArgs, StoreArgs, StoreCommand};
 use scifeed::config::{self, Overrides};
 use scifeed::discover;
+use scifeed::feed::{FeedSpec, Settings};
 use scifeed::pipeline::{self, RunOptions};
 use scifeed::store_health;
 use url::Url;
@@ -75,6 +76,7 @@ fn real_main(cli: &Cli) -> anyhow::Result<u8> {
         }
         Command::Discover(args) => discover_cmd(args),
         Command::Preview(args) => preview_cmd(args),
+        Command::Add(args) => add_cmd(args),
         Command::Store(StoreCommand::Check(args)) => {
             let health = store_health::check(&state_path(args)?, args.wait)?;
             print!("{}", health.report());
@@ -203,18 +205,39 @@ fn preview_cmd(args: &PreviewArgs) -> anyhow::Result<u8> {
             return Ok(1);
         }
     };
+    let now = args.now.unwrap_or_else(chrono::Utc::now);
+    show_preview(
+        &page,
+        feed.as_ref(),
+        base.as_ref(),
+        &settings,
+        now,
+        args.json,
+    )
+}
+
+/// Previews `page` with `feed`'s rules (auto-detection without a feed) and prints it; 1 when
+/// no card came out.
+fn show_preview(
+    page: &discover::FetchedPage,
+    feed: Option<&FeedSpec>,
+    base: Option<&Url>,
+    settings: &Settings,
+    now: chrono::DateTime<chrono::Utc>,
+    json: bool,
+) -> anyhow::Result<u8> {
     let opts = discover::PreviewOptions {
-        feed: feed.as_ref().map(|f| f.id.as_str()),
-        rules: feed.as_ref().and_then(|f| f.rules.as_ref()),
-        base_url: base.as_ref(),
-        date_format: feed.as_ref().and_then(|f| f.date_format.as_deref()),
-        tz: feed.as_ref().map_or(chrono_tz::UTC, |f| f.timezone),
-        now: args.now.unwrap_or_else(chrono::Utc::now),
+        feed: feed.map(|f| f.id.as_str()),
+        rules: feed.and_then(|f| f.rules.as_ref()),
+        base_url: base,
+        date_format: feed.and_then(|f| f.date_format.as_deref()),
+        tz: feed.map_or(chrono_tz::UTC, |f| f.timezone),
+        now,
         max_cards: settings.crawl.max_cards,
     };
     match discover::preview(&page.text, &page.url, &opts) {
         Ok(p) => {
-            if args.json {
+            if json {
                 println!("{}", serde_json::to_string_pretty(&p)?);
             } else {
                 print!("{}", discover::render_preview(&p));
@@ -226,6 +249,80 @@ fn preview_cmd(args: &PreviewArgs) -> anyhow::Result<u8> {
             Ok(1)
         }
     }
+}
+
+/// `scifeed add`: discover, write the block where the config keeps feeds, preview it.
+fn add_cmd(args: &AddArgs) -> anyhow::Result<u8> {
+    let current = if args.config.exists() {
+        Some(config::load(&args.config, &Overrides::default())?)
+    } else {
+        None
+    };
+    if let Some(id) = &args.id {
+        anyhow::ensure!(
+            config::valid_id(id),
+            "{}",
+            scifeed::add::AddError::BadId(id.clone())
+        );
+    }
+    let settings = current
+        .as_ref()
+        .map_or_else(config::default_settings, |c| c.settings.clone());
+    let url = page_url(&args.url)?;
+    let base = base_url(&url, args.base_url.as_deref())?;
+    let page = match runtime()?.block_on(discover::fetch_page(&settings, &url)) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(1);
+        }
+    };
+    let now = args.now.unwrap_or_else(chrono::Utc::now);
+    let found = discover::discover(
+        &page.text,
+        &page.url,
+        &discover::DiscoverOptions {
+            source: &url,
+            base_url: base.as_ref(),
+            now,
+            tz: chrono_tz::UTC,
+            top: 1,
+            samples: 0,
+        },
+    );
+    let Some(block) = &found.toml else {
+        let why = found
+            .diagnosis
+            .map(|d| format!(": {d}"))
+            .unwrap_or_default();
+        eprintln!(
+            "error: no article listing found on {url}{why}; nothing was added (`scifeed discover URL` shows what the page holds)"
+        );
+        return Ok(1);
+    };
+    let edit = scifeed::add::plan(
+        &args.config,
+        current.as_ref(),
+        block,
+        args.id.as_deref(),
+        args.title.as_deref(),
+    )?;
+    scifeed::add::write(&edit)?;
+    let feed = edit
+        .config
+        .feeds
+        .iter()
+        .find(|f| f.id == edit.id)
+        .context("the new feed is in the config it was written to")?;
+    println!("added feed \"{}\" to {}\n", edit.id, edit.file.display());
+    show_preview(
+        &page,
+        Some(feed),
+        base.as_ref(),
+        &edit.config.settings,
+        now,
+        false,
+    )
 }
 
 /// The run's runtime. Parsing, SQLite and file writes run on the blocking pool; its default of

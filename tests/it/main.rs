@@ -2,6 +2,7 @@
 //! link time down. Every test works in its own temp dir; HTTP goes to servers the tests start
 //! on 127.0.0.1.
 
+mod add;
 mod auto;
 mod cli;
 mod config;
