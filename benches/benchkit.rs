@@ -8,7 +8,7 @@
 //! benchkit salt    --port P --salt S             # change the salt of a running server
 //! benchkit configs --out DIR --feeds N --hosts M [--port P | --file-dir DIR] [--pages DIR]
 //!                  [--selectors FILE] [--offset K] [--synthetic] [--per-host K] [--concurrency C]
-//!                  [--min-interval MS]
+//!                  [--min-interval MS] [--sites K]
 //! benchkit prefill --state FILE --items N --feeds N
 //! benchkit forget-pages --state FILE             # keep robots.txt answers, drop everything else
 //! ```
@@ -16,7 +16,8 @@
 //! Host `i` is 127.0.(i/200).(i%200+2): hosts 0..19 are 127.0.0.2 ..= 127.0.0.21. Paths:
 //! `/robots.txt`; `/c/<n>/<page>.html`, a saved corpus page; `/s/<n>`, a small synthetic
 //! listing of 20 cards whose first card depends on the salt (a new salt = one new item per
-//! feed). ETags depend on the path and the salt. The server stops by itself after
+//! feed). ETags depend on the path and the salt. `--sites K` writes the feeds of the scifeed
+//! config into K files `sites/s<k>.toml` that the main file includes (feed i in file i % K). The server stops by itself after
 //! `--deadline-secs` (default 900).
 
 use std::collections::HashMap;
@@ -395,6 +396,8 @@ fn configs(args: &Args) -> Res<()> {
     let file_dir = args.get("--file-dir").map(PathBuf::from);
     let port = args.get("--port").unwrap_or("0");
     let offset = usize::try_from(args.num("--offset", 0)?)?;
+    let sites = usize::try_from(args.num("--sites", 0)?)?;
+    let mut site_files = vec![String::new(); sites];
     if let Some(dir) = &file_dir {
         // One file per feed, so both tools read 100 distinct files.
         let pages = PathBuf::from(args.req("--pages")?);
@@ -413,6 +416,9 @@ fn configs(args: &Args) -> Res<()> {
         args.num("--per-host", 1)?,
         args.num("--concurrency", 16)?,
     );
+    if sites > 0 {
+        sf.insert_str(0, "include = [\"sites/*.toml\"]\n");
+    }
     let mut rf = format!(
         "[rsspls]\noutput = {}\nfile_urls = true\n",
         q(&out.join("out-rsspls").to_string_lossy())
@@ -428,15 +434,19 @@ fn configs(args: &Args) -> Res<()> {
             None if synthetic => format!("http://{}:{port}/s/{i}", host_ip(i % hosts)),
             None => format!("http://{}:{port}/c/{i}/{}", host_ip(i % hosts), s.page),
         };
+        let feed_file = match sites {
+            0 => &mut sf,
+            k => &mut site_files[i % k],
+        };
         let _ = write!(
-            sf,
+            feed_file,
             "\n[[feed]]\nid = \"f{i}\"\ntitle = \"Feed {i}\"\nurl = {}\n",
             q(&url)
         );
         if let Some(b) = &s.base_url {
-            let _ = writeln!(sf, "base_url = {}", q(b));
+            let _ = writeln!(feed_file, "base_url = {}", q(b));
         }
-        let _ = write!(sf, "[feed.select]\n{}", toml::to_string(&s.select)?);
+        let _ = write!(feed_file, "[feed.select]\n{}", toml::to_string(&s.select)?);
 
         let get = |k: &str| {
             s.select
@@ -458,6 +468,12 @@ fn configs(args: &Args) -> Res<()> {
         }
     }
     std::fs::write(out.join("scifeed.toml"), sf)?;
+    if sites > 0 {
+        std::fs::create_dir_all(out.join("sites"))?;
+        for (k, text) in site_files.iter().enumerate() {
+            std::fs::write(out.join(format!("sites/s{k}.toml")), text)?;
+        }
+    }
     std::fs::write(out.join("rsspls.toml"), rf)?;
     Ok(())
 }
