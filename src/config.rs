@@ -517,11 +517,26 @@ impl<'a> FileCheck<'a> {
     }
 
     /// Each `[[feed]]` part: parsed, read and validated on its own, then dropped.
-    fn feed_parts(&mut self, parts: &[Range<usize>], settings: &Settings) {
+    fn feed_parts(&mut self, parts: &[Vec<Range<usize>>], settings: &Settings) {
         let text = self.text;
-        for part in parts {
-            self.shift = vec![(0, part.start)];
-            if let Some((_, entries)) = self.parse_part(&text[part.clone()])
+        for pieces in parts {
+            let joined: std::borrow::Cow<'_, str> = match pieces.as_slice() {
+                [one] => text[one.clone()].into(),
+                _ => pieces
+                    .iter()
+                    .map(|r| &text[r.clone()])
+                    .collect::<String>()
+                    .into(),
+            };
+            let mut at = 0;
+            self.shift = pieces
+                .iter()
+                .map(|r| {
+                    at += r.len();
+                    (at - r.len(), r.start)
+                })
+                .collect();
+            if let Some((_, entries)) = self.parse_part(&joined)
                 && let Some(feeds) = entries.feed
             {
                 self.feeds(feeds, settings);
@@ -1692,6 +1707,20 @@ title = "h2"
             v.iter().filter(|i| i.feed.as_deref() == Some("b")).count(),
             1
         );
+    }
+
+    /// TOML lets a feed's `[feed.select]` come after other tables; it still belongs to the
+    /// last `[[feed]]`, and its mistakes are located in the file.
+    #[test]
+    fn a_feed_table_after_other_tables_is_the_last_feeds() {
+        let src = "[[feed]]\nid = \"a\"\ntitle = \"A\"\nurl = \"https://a.org/\"\n[settings]\nmax_items = 3\n[feed.select]\ncard = \"li\"\ntitle = \"h3\"\n";
+        let c = parse_str(src).expect("valid");
+        assert_eq!(c.settings.max_items, 3);
+        let rules = c.feeds[0].rules.as_ref().expect("the late [feed.select]");
+        assert_eq!(rules.card_source, "li");
+        let v = issues(&src.replace("\"h3\"", "\"h3 >>\""));
+        assert_eq!((v.len(), v[0].line, v[0].column), (1, 9, 9), "{v:?}");
+        assert_eq!(v[0].feed.as_deref(), Some("a"));
     }
 
     #[test]

@@ -39,9 +39,10 @@ pub(crate) type Sections<'a> = &'a dyn Fn(&[String]) -> Option<Section>;
 /// hold every token, parse event and value of the file at once; parts keep memory to the
 /// largest part, and a syntax error in one feed leaves the others readable.
 pub(crate) struct Split {
-    /// Byte ranges of the `[[feed]]` parts, in file order.
-    pub feeds: Vec<Range<usize>>,
-    /// The other parts joined, with `(offset in rest, offset in file)` for each part.
+    /// The `[[feed]]` parts, in file order, each as the byte ranges of its pieces (one,
+    /// unless a `[feed.x]` table follows other tables, as TOML allows).
+    pub feeds: Vec<Vec<Range<usize>>>,
+    /// The other parts joined, with `(offset in rest, offset in file)` for each piece.
     pub rest: String,
     pub rest_map: Vec<(usize, usize)>,
 }
@@ -50,32 +51,16 @@ pub(crate) struct Split {
 /// (strings and comments are single tokens), outside any value's brackets.
 pub(crate) fn split(text: &str) -> Split {
     use toml_parser::lexer::TokenKind;
-    #[derive(Clone, Copy, PartialEq)]
-    enum Part {
-        Rest,
-        Feed,
-    }
-    let mut cuts: Vec<(usize, Part)> = vec![(0, Part::Rest)];
+    let mut cuts: Vec<(usize, Header)> = vec![(0, Header::Other)];
     let mut line_start = true;
     let mut depth = 0usize;
-    let mut in_feed = false;
     let mut header: Option<usize> = None;
     for token in toml_parser::Source::new(text).lex() {
         let span = token.span();
         match token.kind() {
             TokenKind::Newline | TokenKind::Eof => {
                 if let Some(start) = header.take() {
-                    let kind = header_kind(&text[start..span.start()]);
-                    let part = match kind {
-                        Header::FeedStart => Part::Feed,
-                        Header::FeedSub if in_feed => Part::Feed,
-                        _ => Part::Rest,
-                    };
-                    in_feed = part == Part::Feed;
-                    // A sub-table stays in its feed's part.
-                    if !(kind == Header::FeedSub && in_feed) {
-                        cuts.push((start, part));
-                    }
+                    cuts.push((start, header_kind(&text[start..span.start()])));
                 }
                 line_start = true;
             }
@@ -100,14 +85,19 @@ pub(crate) fn split(text: &str) -> Split {
         rest: String::new(),
         rest_map: Vec::new(),
     };
-    for (i, &(start, part)) in cuts.iter().enumerate() {
+    for (i, &(start, kind)) in cuts.iter().enumerate() {
         let end = cuts.get(i + 1).map_or(text.len(), |c| c.0);
         if start == end {
             continue;
         }
-        match part {
-            Part::Feed => split.feeds.push(start..end),
-            Part::Rest => {
+        match (kind, split.feeds.last_mut()) {
+            (Header::FeedStart, _) => split.feeds.push(std::iter::once(start..end).collect()),
+            // A feed's table belongs to the last [[feed]] before it, wherever it is.
+            (Header::FeedSub, Some(feed)) => match feed.last_mut() {
+                Some(last) if last.end == start => last.end = end,
+                _ => feed.push(start..end),
+            },
+            _ => {
                 split.rest_map.push((split.rest.len(), start));
                 split.rest.push_str(&text[start..end]);
             }
@@ -584,7 +574,11 @@ mod tests {
     fn files_split_into_feeds_and_the_rest() {
         let text = "include = []\n[settings]\nx = [\n[1], # not a header\n]\ns = \"\"\"\n[[feed]]\n\"\"\"\n\n[[feed]]\nid = \"a\"\n[feed.select]\ncard = \"li\"\n  [hosts.\"h\"]\nn = 1\n[[ \"feed\" ]] # quoted\nid = \"b\"\n[ feed . select ]\n[feed]\n";
         let s = split(text);
-        let feeds: Vec<&str> = s.feeds.iter().map(|r| &text[r.clone()]).collect();
+        let feeds: Vec<String> = s
+            .feeds
+            .iter()
+            .map(|p| p.iter().map(|r| &text[r.clone()]).collect())
+            .collect();
         assert_eq!(
             feeds,
             [
@@ -609,8 +603,71 @@ mod tests {
             assert_eq!(&s.rest[at..end], &text[orig..orig + end - at]);
         }
         assert!(parse(&s.rest).is_ok());
-        for f in &s.feeds {
-            assert!(parse(&text[f.clone()]).is_ok(), "{}", &text[f.clone()]);
+        for f in &feeds {
+            assert!(parse(f).is_ok(), "{f}");
+        }
+    }
+
+    /// Lines a config is made of, including the awkward ones: headers inside strings and
+    /// arrays, quoted and spaced headers, CRLF, a table defined twice.
+    const FRAGMENTS: &[&str] = &[
+        "[[feed]]\n",
+        "[[ \"feed\" ]]\r\n",
+        "[feed.select]\n",
+        "[feed.select.x]\n",
+        "[settings]\n",
+        "[hosts.\"a.org\"]\n",
+        "[other]\n",
+        "id = \"a\"\n",
+        "n = 3 # [[feed]]\n",
+        "card = \"li\"\n",
+        "s = \"\"\"\n[[feed]]\n\"\"\"\n",
+        "v = [\n[1],\n]\n",
+        "t = { a = 1 }\n",
+        "   \n",
+        "# [settings]\n",
+        "é = 'x'\n",
+    ];
+
+    fn as_table(text: &str) -> Option<toml::Table> {
+        toml::from_str(text).ok()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// Parsing in parts reads exactly what parsing the whole file reads.
+        #[test]
+        fn parts_read_what_the_whole_file_reads(
+            picks in proptest::collection::vec(0..FRAGMENTS.len(), 0..14)
+        ) {
+            let text: String = picks.iter().map(|&i| FRAGMENTS[i]).collect();
+            let s = split(&text);
+            if let Some(mut whole) = as_table(&text) {
+                let rest = as_table(&s.rest).expect("the rest parses when the whole does");
+                if s.feeds.is_empty() {
+                    proptest::prop_assert_eq!(&rest, &whole, "{}", text);
+                }
+                let feeds = whole.remove("feed");
+                if !s.feeds.is_empty() {
+                    proptest::prop_assert_eq!(&rest, &whole, "{}", text);
+                }
+                let mut parts = Vec::new();
+                for pieces in &s.feeds {
+                    let part: String = pieces.iter().map(|r| &text[r.clone()]).collect();
+                    let part = as_table(&part).expect("a part parses");
+                    let mut list = part["feed"].as_array().expect("[[feed]] part").clone();
+                    proptest::prop_assert_eq!(list.len(), 1);
+                    parts.push(list.remove(0));
+                }
+                if !parts.is_empty() {
+                    proptest::prop_assert_eq!(feeds, Some(toml::Value::Array(parts)), "{}", text);
+                }
+            }
+            // Every byte of the file is in exactly one part.
+            let rest_len: usize = s.rest.len();
+            let feed_len: usize = s.feeds.iter().flatten().map(|r| r.len()).sum();
+            proptest::prop_assert_eq!(rest_len + feed_len, text.len());
         }
     }
 
