@@ -433,7 +433,8 @@ pub(crate) fn expect_table<'i>(
     }
 }
 
-/// A deserializable stand-in used only to name nothing: a table whose keys are all unknown.
+/// A table with no keys of its own: every key of it is reported as unknown (the top level
+/// of an included file, whose entries are read apart).
 #[derive(Deserialize, Default)]
 pub(crate) struct NoKeys {}
 
