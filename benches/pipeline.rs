@@ -8,8 +8,7 @@ use std::path::{Path, PathBuf};
 use chrono::{TimeZone, Utc};
 use divan::{Bencher, black_box};
 use scifeed::config::{self, Overrides};
-use scifeed::extract::date::DateContext;
-use scifeed::extract::select::PageContext;
+use scifeed::extract::stage::{self, Listing, Rules};
 use scifeed::feed::FeedSpec;
 use scifeed::model::{Card, FeedMeta, Item};
 use scifeed::render::{Format, render, render_each};
@@ -48,25 +47,19 @@ fn pages() -> Vec<(FeedSpec, Vec<u8>)> {
 }
 
 fn extract(feed: &FeedSpec, bytes: &[u8]) -> Vec<Card> {
-    // As the pipeline does it: bounded parse, selectors plus structured-data fallbacks.
+    // As the pipeline does it: the one extraction stage (bounded parse, selectors plus
+    // structured-data fallbacks, card limits).
     let html = scifeed::decode::decode(bytes, None);
-    let doc = scifeed::extract::parse::parse_document(&html).expect("corpus pages parse");
-    let ctx = PageContext {
-        page_url: &feed.url,
-        base_url: feed.base_url.as_ref(),
-        date: DateContext {
-            format: feed.date_format.as_deref(),
-            tz: feed.timezone,
-            now: Utc
-                .with_ymd_and_hms(2026, 11, 26, 12, 0, 0)
-                .single()
-                .expect("time"),
-        },
-        max_cards: 500,
-    };
-    scifeed::extract::page::extract(&doc, feed.rules.as_ref(), &ctx)
+    let listing = feed
+        .rules
+        .as_ref()
+        .map_or(Listing::Auto, Listing::Selectors);
+    let now = Utc
+        .with_ymd_and_hms(2026, 11, 26, 12, 0, 0)
+        .single()
+        .expect("time");
+    stage::listing(&html, &feed.url, &Rules::for_feed(feed, listing, 500), now)
         .expect("corpus pages have listings")
-        .extraction
         .cards
 }
 

@@ -136,6 +136,7 @@ struct RawSettings {
     enrich_budget: Option<usize>,
     every: Option<Spanned<String>>,
     max_every: Option<Spanned<String>>,
+    heal: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -156,6 +157,7 @@ struct RawFeed {
     enrich: Option<bool>,
     every: Option<Spanned<String>>,
     max_every: Option<Spanned<String>>,
+    heal: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -893,6 +895,7 @@ impl<'a> FileCheck<'a> {
             enrich_budget: raw.enrich_budget.unwrap_or(DEFAULT_ENRICH_BUDGET),
             every,
             max_every: max_every.unwrap_or(crate::schedule::DEFAULT_MAX_EVERY),
+            heal: raw.heal.unwrap_or(true),
             crawl,
         }
     }
@@ -1156,6 +1159,7 @@ impl<'a> FileCheck<'a> {
             enrich: raw.enrich.unwrap_or(false),
             every,
             max_every,
+            heal: raw.heal.unwrap_or(settings.heal),
         })
     }
 
@@ -1562,6 +1566,25 @@ title = "h2"
         let none = "[[feed]]\nid = \"n\"\ntitle = \"N\"\nurl = \"https://n.org/\"\nauto = false\n";
         let v = issues(none);
         assert!(v[0].message.contains("`auto = false` but"), "{v:?}");
+    }
+
+    #[test]
+    fn heal_is_on_by_default_and_a_feed_beats_the_settings() {
+        let feed = |id: &str, extra: &str| {
+            format!(
+                "[[feed]]\nid = \"{id}\"\ntitle = \"T\"\nurl = \"https://{id}.org/\"\n{extra}\n"
+            )
+        };
+        let on = parse_str(&feed("a", "")).expect("valid");
+        assert!(on.settings.heal && on.feeds[0].heal);
+        let src = format!(
+            "[settings]\nheal = false\n\n{}{}",
+            feed("a", ""),
+            feed("b", "heal = true")
+        );
+        let c = parse_str(&src).expect("valid");
+        assert!(!c.feeds[0].heal, "from [settings]");
+        assert!(c.feeds[1].heal, "the feed's own key wins");
     }
 
     /// The example config is valid and documents every key of every table, in that table,

@@ -3,30 +3,34 @@
 //! `[[feed]]` block.
 //!
 //! The page is fetched exactly as `run` fetches it ([`fetch_page`]: the same `Fetcher`,
-//! settings and decoding); everything after that is pure: (html, URLs, rules, now) -> report.
+//! settings and decoding), and extracted by the same stage ([`stage`]) with the same rules,
+//! limits and remembered listing, so `preview` shows the cards `run` stores. Everything after
+//! the fetch is pure: (html, URLs, rules, what the store remembers, now) -> report.
 
+use std::collections::HashSet;
 use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use scraper::{ElementRef, Html};
 use serde::Serialize;
 use std::sync::Arc;
 
 use url::Url;
 
-use crate::extract::date::DateContext;
-use crate::extract::detect::{self, Candidate, Features, SelectorSet};
-use crate::extract::page::{self, CardSource, DateOrigin, NoListing, PageExtraction};
-use crate::extract::select::{self, CardRules, FieldSelector, PageContext};
-use crate::extract::structured::{self, PageData};
-use crate::feed::Settings;
+use crate::extract::detect::{Features, SelectorSet};
+use crate::extract::page::{CardSource, DateOrigin};
+use crate::extract::stage::{self, ListingPage, Rules, SelectorStat};
+use crate::extract::structured::PageData;
+use crate::feed::{FeedSpec, Settings};
 use crate::fetch::gate::HostGates;
 use crate::fetch::robots::RobotsCache;
-use crate::fetch::{FetchError, Fetched, Fetcher};
+use crate::fetch::{FetchError, Fetched, Fetcher, Validators};
+use crate::heal::{
+    self, ListingMemory, MemoryKind, Plan, Remember, RememberedListing, SettleError,
+};
 use crate::model::Card;
+use crate::report::format_time;
 use crate::store::RobotsRecord;
-use crate::store::Validators;
 
 /// A page as `run` sees it: final URL and decoded text.
 #[derive(Debug, Clone)]
@@ -52,7 +56,7 @@ pub async fn fetch_page(settings: &Settings, url: &Url) -> Result<FetchedPage, F
             url: p.url,
             status: p.status,
         }),
-        Fetched::NotModified => Err(FetchError::Other {
+        Fetched::NotModified | Fetched::Unchanged(_) => Err(FetchError::Other {
             url: url.to_string(),
             cause: "server answered 304 Not Modified to an unconditional request".into(),
         }),
@@ -83,6 +87,7 @@ pub struct Sample {
     pub date_from: &'static str,
     pub image: Option<String>,
     pub teaser: Option<String>,
+    pub categories: Vec<String>,
 }
 
 impl Sample {
@@ -99,6 +104,7 @@ impl Sample {
             date_from: origin.label(),
             image: card.image.as_ref().map(ToString::to_string),
             teaser: card.teaser.clone(),
+            categories: card.categories.clone(),
         }
     }
 }
@@ -173,83 +179,52 @@ pub struct DiscoverOptions<'a> {
     pub top: usize,
     /// Sample cards per candidate.
     pub samples: usize,
+    /// Cards taken from one page at most (`max_cards`).
+    pub max_cards: usize,
 }
 
 /// Runs detection on a page and builds the report. Pure.
 pub fn discover(html: &str, page_url: &Url, opts: &DiscoverOptions<'_>) -> Discovery {
-    // A page too deep or too big to parse safely has no candidates.
-    let doc =
-        crate::extract::parse::parse_document(html).unwrap_or_else(|_| Html::parse_document(""));
-    let base = select::document_base(&doc, page_url, opts.base_url);
-    let date = DateContext {
-        format: None,
-        tz: opts.tz,
-        now: opts.now,
-    };
-    let data = structured::page_data(&doc, &base, &date);
-    let candidates = detect::detect(&doc, &base, &date);
-    let ctx = PageContext {
-        page_url,
-        base_url: opts.base_url,
-        date,
-        max_cards: usize::MAX,
-    };
-    let reports: Vec<CandidateReport> = candidates
+    let rules = Rules::auto(opts.base_url, opts.tz, opts.max_cards);
+    let survey = stage::survey(html, page_url, &rules, opts.now);
+    let reports: Vec<CandidateReport> = survey
+        .candidates
         .iter()
         .take(opts.top)
         .enumerate()
-        .map(|(i, c)| candidate_report(&doc, c, i + 1, &ctx, opts.samples))
+        .filter_map(|(i, page)| candidate_report(page, i + 1, opts.samples))
         .collect();
-    let toml = candidates.first().map(|c| {
-        let title = data
-            .page
+    let toml = survey.candidates.first().and_then(|page| {
+        let CardSource::Detected(c) = &page.source else {
+            return None;
+        };
+        let title = survey
             .title
             .clone()
-            .or_else(|| site_name(&doc))
-            .unwrap_or_else(|| base.host_str().unwrap_or("News").to_string());
-        feed_toml(
-            &feed_id(&base),
+            .unwrap_or_else(|| survey.base.host_str().unwrap_or("News").to_string());
+        Some(feed_toml(
+            &feed_id(&survey.base),
             &title,
             opts.source,
             opts.base_url,
             &c.selectors,
-        )
+        ))
     });
-    let diagnosis = if candidates.is_empty() {
-        crate::pipeline::diagnose_empty(html).map(str::to_string)
-    } else {
-        None
-    };
     Discovery {
         url: opts.source.to_string(),
-        base: base.to_string(),
-        structured: StructuredReport::new(&data),
+        base: survey.base.to_string(),
+        structured: StructuredReport::new(&survey.data),
         candidates: reports,
-        diagnosis,
+        diagnosis: survey.diagnosis,
         toml,
     }
 }
 
-fn candidate_report(
-    doc: &Html,
-    c: &Candidate,
-    rank: usize,
-    ctx: &PageContext<'_>,
-    samples: usize,
-) -> CandidateReport {
-    // The samples go through the same extraction (and date pipeline) as `run`.
-    let cards = page::extract(doc, Some(&c.rules), ctx)
-        .map(|p| {
-            p.extraction
-                .cards
-                .iter()
-                .zip(&p.date_origins)
-                .take(samples)
-                .map(|(card, o)| Sample::new(card, *o))
-                .collect()
-        })
-        .unwrap_or_default();
-    CandidateReport {
+fn candidate_report(page: &ListingPage, rank: usize, samples: usize) -> Option<CandidateReport> {
+    let CardSource::Detected(c) = &page.source else {
+        return None;
+    };
+    Some(CandidateReport {
         rank,
         score: (c.score * 100.0).round() / 100.0,
         cards: c.cards,
@@ -258,20 +233,14 @@ fn candidate_report(
         selectors: c.selectors.clone(),
         features: c.features.clone(),
         penalties: c.penalties.clone(),
-        samples: cards,
-    }
-}
-
-fn site_name(doc: &Html) -> Option<String> {
-    let sel = scraper::Selector::parse("meta[property='og:site_name'][content], title")
-        .expect("static selector");
-    doc.select(&sel).find_map(|e| {
-        let v = e
-            .value()
-            .attr("content")
-            .map(str::to_string)
-            .unwrap_or_else(|| select::element_text(e));
-        Some(v.trim().to_string()).filter(|s| !s.is_empty())
+        // The samples went through the same extraction (date pipeline, limits) as `run`.
+        samples: page
+            .cards
+            .iter()
+            .zip(&page.date_origins)
+            .take(samples)
+            .map(|(card, o)| Sample::new(card, *o))
+            .collect(),
     })
 }
 
@@ -313,10 +282,7 @@ pub fn feed_toml(
     if let Some(b) = base_url {
         let _ = writeln!(out, "base_url = {}", q(b.as_str()));
     }
-    out.push_str("[feed.select]\n");
-    for (key, sel) in selectors.fields() {
-        let _ = writeln!(out, "{key} = {}", q(sel));
-    }
+    out.push_str(&heal::select_block(selectors));
     out
 }
 
@@ -402,19 +368,48 @@ pub fn render_discovery(d: &Discovery) -> String {
     out
 }
 
-/// How one selector fared on the page.
+/// Which remembered listing a preview read, or what `run` would remember from it.
 #[derive(Debug, Clone, Serialize)]
-pub struct SelectorStat {
-    pub field: &'static str,
-    pub selector: String,
-    /// Elements matched (for `card`: in the page; for fields: inside the cards, summed).
-    pub elements: usize,
-    /// Cards that got a value for the field (`card`: cards extracted).
-    pub cards_with_value: usize,
+pub struct ListingReport {
+    /// "pinned" or "healed" (remembered by earlier runs), "pin" (an auto feed's first
+    /// success would pin this listing), "heal" (the selectors broke; `run` would heal with
+    /// this listing).
+    pub state: &'static str,
+    /// The card selectors, or the selectors that fill a structured listing.
+    pub selectors: Option<SelectorSet>,
+    /// The listing is the page's structured data.
+    pub structured: bool,
+    /// When it was pinned or healed (RFC 3339).
+    pub since: Option<String>,
+    /// The card selector that stopped working (healed).
+    pub broken: Option<String>,
+    /// For a healed listing: the `[feed.select]` block to paste.
+    pub paste: Option<String>,
 }
 
-/// A field of the rules: its name, its selector, and whether a card has a value for it.
-type FieldCheck<'a> = (&'static str, Option<&'a FieldSelector>, fn(&Card) -> bool);
+impl ListingReport {
+    fn new(
+        state: &'static str,
+        listing: &RememberedListing,
+        memory: Option<&ListingMemory>,
+    ) -> Self {
+        let (selectors, structured) = match listing {
+            RememberedListing::Selectors(s) => (Some(s.clone()), false),
+            RememberedListing::Structured { fill } => (fill.clone(), true),
+        };
+        ListingReport {
+            state,
+            paste: selectors
+                .as_ref()
+                .filter(|_| matches!(state, "healed" | "heal"))
+                .map(heal::select_block),
+            selectors,
+            structured,
+            since: memory.map(|m| m.since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            broken: memory.and_then(|m| m.broken.clone()),
+        }
+    }
+}
 
 /// Everything `preview` says about a page.
 #[derive(Debug, Clone, Serialize)]
@@ -423,6 +418,8 @@ pub struct Preview {
     pub feed: Option<String>,
     /// "selectors", "auto-detected" or "structured data".
     pub source: String,
+    /// The remembered listing read (or the one `run` would remember now).
+    pub listing: Option<ListingReport>,
     pub selectors: Vec<SelectorStat>,
     pub cards: Vec<Sample>,
     pub warnings: Vec<String>,
@@ -433,92 +430,69 @@ pub struct Preview {
 /// Options of a preview.
 #[derive(Debug, Clone)]
 pub struct PreviewOptions<'a> {
-    pub feed: Option<&'a str>,
-    pub rules: Option<&'a CardRules>,
+    /// The feed previewed; `None`: auto-detection on a page given by URL.
+    pub feed: Option<&'a FeedSpec>,
+    /// For a page given by URL: its original address.
     pub base_url: Option<&'a Url>,
-    pub date_format: Option<&'a str>,
-    pub tz: Tz,
+    /// What the store remembers about the feed's listing.
+    pub memory: Option<ListingMemory>,
+    /// Ids of the items the feed has published (to heal as `run` would).
+    pub known: HashSet<String>,
     pub now: DateTime<Utc>,
     pub max_cards: usize,
 }
 
-/// Extracts a page as `run` would and reports selector matches and cards. Pure.
+/// Extracts a page as `run` would (same stage, rules, limits, pin and healing) and reports
+/// selector matches and cards. Pure.
 pub fn preview(
     html: &str,
     page_url: &Url,
     opts: &PreviewOptions<'_>,
-) -> Result<Preview, NoListing> {
-    let doc = crate::extract::parse::parse_document(html).map_err(|reason| NoListing {
-        reason: format!("page {reason}"),
-    })?;
-    let ctx = PageContext {
-        page_url,
-        base_url: opts.base_url,
-        date: DateContext {
-            format: opts.date_format,
-            tz: opts.tz,
-            now: opts.now,
-        },
-        max_cards: opts.max_cards,
+) -> Result<Preview, SettleError> {
+    let (page, listing) = match opts.feed {
+        Some(feed) => {
+            let plan = Plan::new(feed, opts.memory.clone());
+            let mut rules = Rules::for_feed(feed, plan.listing(feed), opts.max_cards);
+            rules.stats = true;
+            let result = stage::listing(html, page_url, &rules, opts.now);
+            let settled = heal::settle(feed, &plan, result, || Ok(opts.known.clone()), opts.now)?;
+            let listing = match (&settled.remember, plan.memory()) {
+                (Remember::Save(m), _) if m.kind == MemoryKind::Healed => {
+                    Some(ListingReport::new("heal", &m.listing, None))
+                }
+                (Remember::Save(m), _) => Some(ListingReport::new("pin", &m.listing, None)),
+                (_, Some(m)) => Some(ListingReport::new(m.kind.as_str(), &m.listing, Some(m))),
+                _ => None,
+            };
+            (settled.page, listing)
+        }
+        None => {
+            let mut rules = Rules::auto(opts.base_url, chrono_tz::UTC, opts.max_cards);
+            rules.stats = true;
+            let page =
+                stage::listing(html, page_url, &rules, opts.now).map_err(SettleError::Extract)?;
+            (page, None)
+        }
     };
-    let found: PageExtraction = page::extract(&doc, opts.rules, &ctx)?;
-    let source = match &found.source {
+    let source = match &page.source {
         CardSource::Selectors => "selectors".to_string(),
         CardSource::Detected(c) => format!("auto-detected (score {:.2})", c.score),
         CardSource::Structured { .. } => "structured data (JSON-LD / microdata)".to_string(),
     };
-    let cards = &found.extraction.cards;
-    let mut stats = Vec::new();
-    let mut warnings: Vec<String> = found
-        .extraction
-        .warnings
-        .iter()
-        .map(ToString::to_string)
-        .collect();
-    if let Some(rules) = found.source.rules(opts.rules) {
-        let elements: Vec<ElementRef<'_>> = doc.select(&rules.card).collect();
-        stats.push(SelectorStat {
-            field: "card",
-            selector: rules.card_source.clone(),
-            elements: elements.len(),
-            cards_with_value: cards.len(),
-        });
-        let fields: [FieldCheck<'_>; 8] = [
-            ("title", Some(&rules.title), |_| true),
-            ("link", rules.link.as_ref(), |_| true),
-            ("author", rules.author.as_ref(), |c| c.author.is_some()),
-            ("read_time", rules.read_time.as_ref(), |c| {
-                c.read_time.is_some()
-            }),
-            ("teaser", rules.teaser.as_ref(), |c| c.teaser.is_some()),
-            ("date", rules.date.as_ref(), |c| c.date.is_some()),
-            ("image", rules.image.as_ref(), |c| c.image.is_some()),
-            ("category", rules.category.as_ref(), |c| {
-                !c.categories.is_empty()
-            }),
-        ];
-        for (field, sel, has) in fields {
-            let Some(sel) = sel else { continue };
-            let matched: usize = elements.iter().map(|e| sel.matches(*e).len()).sum();
-            let with = cards.iter().filter(|c| has(c)).count();
-            if matched == 0 {
-                warnings.push(format!(
-                    "{field}: selector `{}` matched nothing in {} card(s)",
-                    sel.source(),
-                    elements.len()
-                ));
-            } else if with == 0 && !cards.is_empty() {
-                warnings.push(format!(
-                    "{field}: selector `{}` matched {matched} element(s) but gave no value",
-                    sel.source()
-                ));
-            }
-            stats.push(SelectorStat {
-                field,
-                selector: sel.source().to_string(),
-                elements: matched,
-                cards_with_value: with,
-            });
+    let cards = &page.cards;
+    let mut warnings = page.warnings.clone();
+    let with_cards = page.stats.first().map_or(0, |s| s.elements);
+    for s in page.stats.iter().skip(1) {
+        if s.elements == 0 {
+            warnings.push(format!(
+                "{}: selector `{}` matched nothing in {with_cards} card(s)",
+                s.field, s.selector
+            ));
+        } else if s.cards_with_value == 0 && !cards.is_empty() {
+            warnings.push(format!(
+                "{}: selector `{}` matched {} element(s) but gave no value",
+                s.field, s.selector, s.elements
+            ));
         }
     }
     let n = cards.len();
@@ -546,16 +520,17 @@ pub fn preview(
     }
     Ok(Preview {
         url: page_url.to_string(),
-        feed: opts.feed.map(str::to_string),
+        feed: opts.feed.map(|f| f.id.clone()),
         source,
-        selectors: stats,
+        listing,
+        selectors: page.stats.clone(),
         cards: cards
             .iter()
-            .zip(&found.date_origins)
+            .zip(&page.date_origins)
             .map(|(c, o)| Sample::new(c, *o))
             .collect(),
         warnings,
-        dated: found.dated(),
+        dated: page.dated(),
     })
 }
 
@@ -569,6 +544,40 @@ fn cut(s: &str, max: usize) -> String {
     }
 }
 
+fn render_listing(l: &ListingReport) -> String {
+    let card = if l.structured {
+        "structured data".to_string()
+    } else {
+        l.selectors
+            .as_ref()
+            .map_or_else(String::new, |s| format!("`{}`", s.card))
+    };
+    let since = l
+        .since
+        .as_deref()
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|t| format_time(t.with_timezone(&Utc)))
+        .unwrap_or_default();
+    let mut out = match l.state {
+        "pinned" => format!(
+            "listing: pinned {card} since {since} (re-detected only when it stops matching)\n"
+        ),
+        "healed" => format!(
+            "listing: healed {since}: card selector `{}` replaced by {card}\n",
+            l.broken.as_deref().unwrap_or("")
+        ),
+        "pin" => format!("listing: {card} (a run pins it at its first success)\n"),
+        _ => format!("listing: the card selector stopped matching; a run would heal with {card}\n"),
+    };
+    if let Some(paste) = &l.paste {
+        out.push_str("         paste into the feed's [[feed]] to keep it:\n");
+        for line in paste.lines() {
+            let _ = writeln!(out, "         {line}");
+        }
+    }
+    out
+}
+
 /// The text report of `preview`: selector table, card table, warnings.
 pub fn render_preview(p: &Preview) -> String {
     let mut out = String::new();
@@ -578,6 +587,9 @@ pub fn render_preview(p: &Preview) -> String {
     let _ = writeln!(out, "page:    {}", p.url);
     let _ = writeln!(out, "cards:   {} from {}", p.cards.len(), p.source);
     let _ = writeln!(out, "dates:   {} of {} from the page", p.dated.0, p.dated.1);
+    if let Some(l) = &p.listing {
+        out.push_str(&render_listing(l));
+    }
     if !p.selectors.is_empty() {
         out.push_str("\nfield      matched  with value  selector\n");
         for s in &p.selectors {
@@ -644,6 +656,7 @@ mod tests {
 
     use super::*;
     use crate::config::{self, Overrides};
+    use crate::extract::select::FieldSelector;
 
     fn page() -> String {
         let cards: String = (1..=4)
@@ -679,6 +692,7 @@ mod tests {
                 tz: chrono_tz::UTC,
                 top: 3,
                 samples: 2,
+                max_cards: 500,
             },
         );
         let best = &d.candidates[0];
@@ -730,29 +744,29 @@ mod tests {
     #[test]
     fn preview_counts_selector_matches_and_warns_about_empty_fields() {
         let url = Url::parse("https://lab.example.org/news/").expect("url");
-        let set = SelectorSet {
-            card: "li.story".into(),
-            title: "h2".into(),
-            author: Some(".story__byline".into()),
-            date: Some("time@datetime".into()),
-            read_time: Some(".reading-time".into()),
-            ..SelectorSet::default()
-        };
-        let rules = set.compile().expect("rules");
+        let cfg = config::parse(
+            "[[feed]]\nid = \"lab\"\ntitle = \"Lab\"\nurl = \"https://lab.example.org/news/\"\n[feed.select]\ncard = \"li.story\"\ntitle = \"h2\"\nauthor = \".story__byline\"\nread_time = \".reading-time\"\ndate = \"time@datetime\"\n",
+            Path::new("t.toml"),
+            &Overrides::default(),
+        )
+        .expect("valid");
         let p = preview(
             &page(),
             &url,
             &PreviewOptions {
-                feed: Some("lab"),
-                rules: Some(&rules),
+                feed: Some(&cfg.feeds[0]),
                 base_url: None,
-                date_format: None,
-                tz: chrono_tz::UTC,
+                memory: None,
+                known: HashSet::new(),
                 now: now(),
                 max_cards: 50,
             },
         )
         .expect("preview");
+        assert!(
+            p.listing.is_none(),
+            "a selector feed has nothing to remember"
+        );
         let counts: Vec<(&str, usize, usize)> = p
             .selectors
             .iter()

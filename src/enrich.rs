@@ -1,15 +1,141 @@
 //! Article-page enrichment (opt-in per feed, `enrich = true`): items that lack a date,
 //! author, image or read time get them from their article page's structured data.
 //!
-//! The pipeline fetches each article page once (through the shared, polite `Fetcher`),
-//! turns it into an [`ArticleRecord`] with [`record_from_page`], caches the record in the
-//! store and applies it with [`apply`]. Everything here is pure; the fetching and the budget
-//! live in `pipeline.rs`.
+//! Its own async stage between merge and commit ([`Enricher`]): each article page is
+//! fetched once (through the run's polite `Fetcher`), read by the extraction stage
+//! ([`stage::article`], on the blocking pool), turned into an [`ArticleRecord`] with
+//! [`record_from_page`], cached in the store and applied with [`apply`], at most
+//! `enrich_budget` pages per feed and run. The rules ([`wants`], [`apply`], [`stale`]) are
+//! pure.
+
+use std::sync::Mutex;
 
 use chrono::{DateTime, Duration, Utc};
+use url::Url;
 
+use crate::extract::stage::{self, Rules};
 use crate::extract::structured::ArticleMeta;
+use crate::feed::FeedSpec;
+use crate::fetch::{Fetched, Fetcher, Validators};
+use crate::merge::MergeOutcome;
 use crate::model::{ArticleRecord, DateSource, Item};
+use crate::shutdown::Shutdown;
+use crate::store::{self, Store, StoreError};
+
+/// The enrichment stage of one run: what it fetches with and where it caches.
+pub struct Enricher<'a> {
+    pub fetcher: &'a Fetcher,
+    pub store: &'a Mutex<Store>,
+    /// Article pages fetched per feed and run at most.
+    pub budget: usize,
+    pub max_cards: usize,
+    pub now: DateTime<Utc>,
+    pub shutdown: &'a Shutdown,
+}
+
+impl Enricher<'_> {
+    /// Enriches the merged items that lack something; known items that change count as
+    /// updated. Best effort: problems become warnings.
+    pub async fn enrich(&self, feed: &FeedSpec, merged: &mut MergeOutcome) -> Vec<String> {
+        let mut warnings = Vec::new();
+        let mut budget = self.budget;
+        let mut fetched = 0usize;
+        for item in merged.upserts.iter_mut() {
+            if !wants(item, self.now) {
+                continue;
+            }
+            let cached = store::locked(self.store).article(&item.id);
+            let cached = match cached {
+                Ok(c) => c,
+                Err(e) => {
+                    warnings.push(format!("enrichment cache: {e}"));
+                    return warnings;
+                }
+            };
+            let record = match cached {
+                Some(rec) if !stale(&rec, self.now) => rec,
+                _ if budget == 0 || self.shutdown.signal().is_some() => continue,
+                _ => {
+                    budget -= 1;
+                    fetched += 1;
+                    let rec = self.fetch_article(feed, item).await;
+                    if let Some(err) = &rec.error {
+                        warnings.push(format!("enrichment: {}: {err}", item.link));
+                    }
+                    if let Err(e) = store::locked(self.store).save_article(&item.id, &rec) {
+                        warnings.push(format!("enrichment cache: {e}"));
+                    }
+                    rec
+                }
+            };
+            let was_known_unchanged = item.first_seen != self.now && item.updated != self.now;
+            if apply(item, &record, self.now) && was_known_unchanged {
+                merged.updated += 1;
+            }
+        }
+        if fetched > 0 {
+            tracing::info!(feed = %feed.id, "enrichment fetched {fetched} article page(s)");
+        }
+        warnings
+    }
+
+    /// Enriches stored items of the feed's output that still lack something (the budget of
+    /// an earlier run ran out, or the page did not change); returns the items that changed.
+    pub async fn backlog(&self, feed: &FeedSpec) -> Result<(Vec<Item>, Vec<String>), StoreError> {
+        let top = store::locked(self.store).top_items(&feed.id, feed.max_items)?;
+        let mut merged = MergeOutcome {
+            upserts: top.into_iter().filter(|i| wants(i, self.now)).collect(),
+            ..MergeOutcome::default()
+        };
+        if merged.upserts.is_empty() {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        let warnings = self.enrich(feed, &mut merged).await;
+        let changed = merged
+            .upserts
+            .into_iter()
+            .filter(|i| i.updated == self.now)
+            .collect();
+        Ok((changed, warnings))
+    }
+
+    /// Fetches one article page and reads what it says about itself.
+    async fn fetch_article(&self, feed: &FeedSpec, item: &Item) -> ArticleRecord {
+        let now = self.now;
+        let failed = |e: String| ArticleRecord {
+            fetched: now,
+            error: Some(e),
+            ..ArticleRecord::default()
+        };
+        let Ok(url) = Url::parse(&item.link) else {
+            return failed("not a URL".into());
+        };
+        let none = Validators::default();
+        let fetched = tokio::select! {
+            fetched = self.fetcher.fetch(&url, &none) => fetched,
+            () = self.shutdown.grace_over() => return failed("interrupted by a signal".into()),
+        };
+        let page = match fetched {
+            Ok(Fetched::Page(p)) => p,
+            Ok(Fetched::NotModified | Fetched::Unchanged(_)) => {
+                return failed("unexpected 304".into());
+            }
+            Err(e) => return failed(e.to_string()),
+        };
+        let (tz, max_cards) = (feed.timezone, self.max_cards);
+        // Parsing is CPU work, and `scraper::Html` is not `Send`.
+        let meta = tokio::task::spawn_blocking(move || {
+            let text = crate::decode::decode(&page.body, page.content_type.as_deref());
+            stage::article(&text, &page.url, &Rules::auto(None, tz, max_cards), now)
+        })
+        .await;
+        match meta {
+            Ok(Ok(meta)) => record_from_page(&meta, now),
+            Ok(Err(e)) => failed(e.to_string()),
+            Err(e) => failed(format!("article task failed: {e}")),
+        }
+    }
+}
 
 /// Reading speed used to estimate a read time from the article's word count.
 pub const WORDS_PER_MINUTE: u32 = 230;

@@ -32,6 +32,8 @@ pub struct Settings {
     pub every: Option<Duration>,
     /// Longest interval between fetches of a feed (`max_every`, default 24 h).
     pub max_every: Duration,
+    /// Default of the feeds' `heal`.
+    pub heal: bool,
     pub crawl: CrawlSettings,
 }
 
@@ -125,6 +127,9 @@ pub struct FeedSpec {
     pub every: Option<Duration>,
     /// This feed's own `max_every` (beats `[settings] max_every`).
     pub max_every: Option<Duration>,
+    /// Re-detect the listing when the card selector (configured or pinned) stops matching,
+    /// and take it when it holds the feed's known items (`heal`).
+    pub heal: bool,
 }
 
 /// A whole validated config: the main file and the files it includes.

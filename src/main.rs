@@ -65,8 +65,8 @@ fn real_main(cli: &Cli) -> anyhow::Result<u8> {
             let report = runtime.block_on(pipeline::run(&cfg, &opts))?;
             if cli.quiet {
                 for o in &report.outcomes {
-                    if let scifeed::report::FeedStatus::Failed(msg) = &o.status {
-                        eprintln!("error: feed \"{}\": {msg}", o.id);
+                    if let scifeed::report::FeedStatus::Failed(f) = &o.status {
+                        eprint!("{}", scifeed::report::failure_note(&o.id, f));
                     }
                 }
             } else {
@@ -156,6 +156,7 @@ fn discover_cmd(args: &DiscoverArgs) -> anyhow::Result<u8> {
             tz: chrono_tz::UTC,
             top: args.top.max(1),
             samples: args.samples,
+            max_cards: settings.crawl.max_cards,
         },
     );
     if args.json {
@@ -226,12 +227,17 @@ fn show_preview(
     now: chrono::DateTime<chrono::Utc>,
     json: bool,
 ) -> anyhow::Result<u8> {
+    // What the feed remembers (pin, healed selectors) and knows, so the preview reads the
+    // listing `run` would read.
+    let (memory, known) = match feed {
+        Some(f) => remembered(&settings.state, &f.id),
+        None => (None, Default::default()),
+    };
     let opts = discover::PreviewOptions {
-        feed: feed.map(|f| f.id.as_str()),
-        rules: feed.and_then(|f| f.rules.as_ref()),
+        feed,
         base_url: base,
-        date_format: feed.and_then(|f| f.date_format.as_deref()),
-        tz: feed.map_or(chrono_tz::UTC, |f| f.timezone),
+        memory,
+        known,
         now,
         max_cards: settings.crawl.max_cards,
     };
@@ -288,6 +294,7 @@ fn add_cmd(args: &AddArgs) -> anyhow::Result<u8> {
             tz: chrono_tz::UTC,
             top: 1,
             samples: 0,
+            max_cards: settings.crawl.max_cards,
         },
     );
     let Some(block) = &found.toml else {
@@ -323,6 +330,28 @@ fn add_cmd(args: &AddArgs) -> anyhow::Result<u8> {
         now,
         false,
     )
+}
+
+/// The listing a feed remembers and the ids of its items, read from the state without
+/// taking the run lock. A state that cannot be read is a warning: the preview then shows
+/// what a first run would do.
+fn remembered(
+    state: &std::path::Path,
+    feed: &str,
+) -> (
+    Option<scifeed::heal::ListingMemory>,
+    std::collections::HashSet<String>,
+) {
+    let read = || -> Result<_, scifeed::store::StoreError> {
+        let Some(store) = scifeed::store::Store::open_read_only(state)? else {
+            return Ok((None, Default::default()));
+        };
+        Ok((store.listing_memory(feed)?, store.item_ids(feed)?))
+    };
+    read().unwrap_or_else(|e| {
+        eprintln!("warning: {e}; previewing as a first run would");
+        (None, Default::default())
+    })
 }
 
 /// The run's runtime. Parsing, SQLite and file writes run on the blocking pool; its default of

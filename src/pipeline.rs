@@ -1,14 +1,17 @@
 //! The only module that knows the order of stages:
-//! select the due feeds (schedule) -> fetch -> decode -> extract -> merge with the store ->
-//! enrich from article pages (opt-in) -> plan the next fetch (schedule) -> commit -> render ->
-//! atomic write. A [`Runner`] runs such rounds (`run` one, `serve` many).
+//! select the due feeds (schedule) -> fetch -> extract -> settle the listing (pin, heal) ->
+//! follow `next` pages -> merge with the store -> enrich from article pages (opt-in) -> plan
+//! the next fetch (schedule) -> commit -> render -> atomic write -> report. A [`Runner`] runs
+//! such rounds (`run` one, `serve` many).
 //!
-//! Feeds run concurrently (`concurrency` at once, hosts taking turns); every request waits at
-//! its host's gate inside the fetcher. Pages of a paginated feed are fetched one after the
-//! other and their cards merged in page order. Everything after a fetch runs on the blocking
-//! pool because `scraper::Html` is not `Send` and parsing and SQLite are blocking work. A
-//! failing feed becomes a [`FeedOutcome`], never an early return, and leaves its files and
-//! history as they were.
+//! No stage logic lives here: extraction is [`stage`], pins and healing [`heal`], pagination
+//! [`Pager`], enrichment [`crate::enrich::Enricher`], the schedule [`schedule`], commit and
+//! write [`Publisher`]. This module runs them in order, moves work between the async side
+//! (fetches) and the blocking pool (parsing, SQLite, fsync; `scraper::Html` is not `Send`),
+//! and turns each feed's result into a [`FeedOutcome`]. Feeds run concurrently
+//! (`concurrency` at once, hosts taking turns); every request waits at its host's gate
+//! inside the fetcher. A failing feed becomes an outcome, never an early return, and leaves
+//! its files and history as they were.
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -17,30 +20,26 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SubsecRound, Utc};
 use futures_util::StreamExt;
-use scraper::Html;
 use url::Url;
 
-use crate::enrich;
-use crate::extract::clamp;
-use crate::extract::date::DateContext;
-use crate::extract::page::{self as page_extract, CardSource, PageExtraction};
-use crate::extract::parse::{self, TooComplex};
-use crate::extract::select::{self, Extraction, FieldSelector, PageContext};
-use crate::extract::structured;
+use crate::enrich::Enricher;
+use crate::extract::page::CardSource;
+use crate::extract::stage::{self, ExtractError, ListingPage, Rules};
 use crate::failpoint;
 use crate::feed::{Config, FeedSpec, Settings};
 use crate::fetch::cache::CacheHints;
 use crate::fetch::gate::HostGates;
 use crate::fetch::robots::RobotsCache;
-use crate::fetch::{FetchError, Fetched, Fetcher, Page};
+use crate::fetch::{FetchError, Fetched, Fetcher, Page, Validators};
+use crate::heal::{self, Plan, Settled};
 use crate::merge;
-use crate::model::{ArticleRecord, Card, FeedMeta, Item};
 use crate::output;
-use crate::render;
-use crate::report::{FeedOutcome, FeedStatus, RunReport};
+use crate::paginate::Pager;
+use crate::publish::Publisher;
+use crate::report::{Failure, FeedError, FeedOutcome, FeedStatus, RunReport};
 use crate::schedule::{self, ScheduleConfig, ScheduleState};
 use crate::shutdown::Shutdown;
-use crate::store::{Store, StoreError, Validators};
+use crate::store::{self, Store, StoreError};
 
 /// Options of one `scifeed run`.
 #[derive(Debug, Clone, Default)]
@@ -103,44 +102,6 @@ pub enum RunError {
     UnknownFeed(String),
 }
 
-/// Why one feed failed; becomes the outcome's message.
-#[derive(Debug, thiserror::Error)]
-pub enum FeedError {
-    #[error(transparent)]
-    Fetch(#[from] FetchError),
-    #[error("{url}: {}card selector `{selector}` matched nothing{}", diagnosis.map(|d| format!("{d} (")).unwrap_or_default(), if diagnosis.is_some() { ")" } else { "" })]
-    NoCards {
-        url: String,
-        selector: String,
-        diagnosis: Option<&'static str>,
-    },
-    #[error(
-        "{url}: card selector `{selector}` matched {matched} element(s) but none had a title and an http(s) link ({first})"
-    )]
-    NoValidCards {
-        url: String,
-        selector: String,
-        matched: usize,
-        first: String,
-    },
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("cannot write {}: {source}", path.display())]
-    Write {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{url}: {source}")]
-    NoListing {
-        url: String,
-        source: page_extract::NoListing,
-    },
-    #[error("{url}: page {reason}; refusing to extract from it")]
-    TooComplex { url: String, reason: TooComplex },
-    #[error("internal error: {0}")]
-    Internal(String),
-}
-
 struct RunCtx {
     settings: Settings,
     store: Arc<Mutex<Store>>,
@@ -153,7 +114,27 @@ struct RunCtx {
 
 impl RunCtx {
     fn store(&self) -> MutexGuard<'_, Store> {
-        lock_store(&self.store)
+        store::locked(&self.store)
+    }
+
+    fn publisher<'a>(&'a self, feed: &'a FeedSpec) -> Publisher<'a> {
+        Publisher {
+            settings: &self.settings,
+            store: &self.store,
+            feed,
+            now: self.now,
+        }
+    }
+
+    fn enricher(&self) -> Enricher<'_> {
+        Enricher {
+            fetcher: &self.fetcher,
+            store: &self.store,
+            budget: self.settings.enrich_budget,
+            max_cards: self.settings.crawl.max_cards,
+            now: self.now,
+            shutdown: &self.shutdown,
+        }
     }
 }
 
@@ -252,7 +233,7 @@ impl Runner {
 
     /// The store, locked for this process; hold the guard briefly (rounds use it too).
     pub fn store(&self) -> MutexGuard<'_, Store> {
-        lock_store(&self.store)
+        store::locked(&self.store)
     }
 
     /// One crawl round: fetches the due (or all, or the named) feeds, each committed and
@@ -370,14 +351,6 @@ impl Runner {
     }
 }
 
-fn lock_store(store: &Mutex<Store>) -> MutexGuard<'_, Store> {
-    // A panic while holding the lock cannot leave SQLite inconsistent (transactions roll
-    // back), so a poisoned lock is still usable.
-    store
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
 /// One unit of work for the run's single `buffer_unordered`.
 enum Work {
     /// Read the robots.txt governing this URL.
@@ -459,7 +432,7 @@ async fn process_feed(ctx: Arc<RunCtx>, feed: Arc<FeedSpec>) -> FeedOutcome {
             hints: CacheHints::default(),
         },
         Err(e) => {
-            outcome.status = FeedStatus::Failed(e.to_string());
+            outcome.status = FeedStatus::Failed(Failure::new(FeedError::Store(e)));
             return outcome;
         }
     };
@@ -471,20 +444,274 @@ async fn process_feed(ctx: Arc<RunCtx>, feed: Arc<FeedSpec>) -> FeedOutcome {
             outcome.status = status;
         }
         Err(e) => {
-            let msg = e.to_string();
             // The end-of-run report prints every failure; the log line is for -v.
-            tracing::info!(feed = %feed.id, "{msg}");
+            tracing::info!(feed = %feed.id, "{e}");
             let next = sched.plan(schedule::Outcome::Failed, &feed.id, ctx.now);
-            if let Err(se) =
-                ctx.store()
-                    .record_failure_scheduled(&feed.id, &msg, ctx.now, next.as_ref())
-            {
-                tracing::error!(feed = %feed.id, "cannot record failure: {se}");
-            }
-            outcome.status = FeedStatus::Failed(msg);
+            let recorded = ctx.store().record_failure_scheduled(
+                &feed.id,
+                &e.to_string(),
+                ctx.now,
+                next.as_ref(),
+            );
+            let streak = match recorded {
+                Ok(s) => Some(s),
+                Err(se) => {
+                    tracing::error!(feed = %feed.id, "cannot record failure: {se}");
+                    None
+                }
+            };
+            outcome.status = FeedStatus::Failed(Failure {
+                error: Arc::new(e),
+                streak,
+            });
         }
     }
     outcome
+}
+
+/// One feed, stage by stage: fetch -> extract -> settle (pin / heal) -> more pages -> merge
+/// -> enrich -> plan the next fetch -> commit and write.
+async fn fetch_and_update(
+    ctx: &Arc<RunCtx>,
+    feed: &Arc<FeedSpec>,
+    outcome: &mut FeedOutcome,
+    sched: &mut FeedSchedule,
+) -> Result<FeedStatus, FeedError> {
+    let publisher = ctx.publisher(feed);
+    let (validators, state, memory) = {
+        let store = ctx.store();
+        (
+            store.validators(&publisher.validators_key())?,
+            store.feed_state(&feed.id)?,
+            store.listing_memory(&feed.id)?,
+        )
+    };
+    let plan = Arc::new(Plan::new(feed, memory));
+    outcome.healed = plan.healed();
+    let files_stale = publisher.files_stale(&state);
+    let conditional = if plan.stale() {
+        Validators::default()
+    } else {
+        validators.clone()
+    };
+    let (fetched, hints) = tokio::select! {
+        fetched = ctx.fetcher.fetch_with_hints(&feed.url, &conditional) => fetched,
+        // A fetch changes nothing, so abandoning it on shutdown is safe.
+        () = ctx.shutdown.grace_over() => return Ok(FeedStatus::Pending),
+    };
+    sched.hints = hints;
+    let unchanged = sched.plan(
+        schedule::Outcome::Fetched { new_items: 0 },
+        &feed.id,
+        ctx.now,
+    );
+    let page = match fetched? {
+        Fetched::NotModified => {
+            outcome.http_status = Some(304);
+            if let Some(next) = &unchanged {
+                ctx.store().save_schedule(&feed.id, next)?;
+            }
+            return finish_unchanged(ctx, feed, files_stale, outcome, |total| {
+                FeedStatus::NotModified { total }
+            })
+            .await;
+        }
+        Fetched::Unchanged(fresh) => {
+            outcome.http_status = Some(200);
+            failpoint::hit("after-fetch", &feed.id);
+            publisher.commit_unchanged(fresh, unchanged.as_ref())?;
+            return finish_unchanged(ctx, feed, files_stale, outcome, |total| {
+                FeedStatus::Unchanged { total }
+            })
+            .await;
+        }
+        Fetched::Page(p) => p,
+    };
+    outcome.http_status = Some(page.status);
+    failpoint::hit("after-fetch", &feed.id);
+    let page_validators = page.validators.clone();
+    let page_url = page.url.clone();
+    let result = extract_blocking(ctx, feed, &plan, page, Later::First).await?;
+    let settled = heal::settle(
+        feed,
+        &plan,
+        result,
+        || ctx.store().item_ids(&feed.id),
+        ctx.now,
+    )
+    .map_err(|e| FeedError::settle(&page_url, e))?;
+    log_listing(feed, &settled);
+    outcome.healed.clone_from(&settled.healed);
+    let plan = Arc::new(settled.plan(feed, Arc::unwrap_or_clone(plan)));
+    let known = known_of(ctx, feed, &settled.page)?;
+    let mut pager = Pager::new(feed, settled.page, &known, &validators);
+    let none = Validators::default();
+    while let Some(url) = pager.next_url() {
+        let fetched = tokio::select! {
+            fetched = ctx.fetcher.fetch(&url, &none) => fetched,
+            () = ctx.shutdown.grace_over() => {
+                pager.interrupted();
+                break;
+            }
+        };
+        let page = match fetched {
+            Ok(Fetched::Page(p)) => p,
+            // Cannot happen without validators; nothing new either way.
+            Ok(Fetched::NotModified | Fetched::Unchanged(_)) => break,
+            Err(e) => {
+                pager.failed_page(&e);
+                break;
+            }
+        };
+        let url = page.url.clone();
+        match extract_blocking(ctx, feed, &plan, page, Later::Page).await? {
+            Ok(page) => {
+                let known = known_of(ctx, feed, &page)?;
+                pager.add(page, &known);
+            }
+            Err(e) => pager.empty_page(&url, &e),
+        }
+    }
+    let (cards, mut warnings, validators) = pager.finish(page_validators);
+    outcome.cards = cards.len();
+    let ids: Vec<String> = cards
+        .iter()
+        .map(|c| crate::canon::canonical(&c.link))
+        .collect();
+    let history = ctx.store().items_by_ids(&feed.id, &ids)?;
+    let mut merged = merge::merge(&history, &cards, ctx.now);
+    if feed.enrich {
+        warnings.extend(ctx.enricher().enrich(feed, &mut merged).await);
+    }
+    let next = sched.plan(
+        schedule::Outcome::Fetched {
+            new_items: merged.new,
+        },
+        &feed.id,
+        ctx.now,
+    );
+    let (ctx2, feed2) = (Arc::clone(ctx), Arc::clone(feed));
+    let update = tokio::task::spawn_blocking(move || {
+        ctx2.publisher(&feed2).commit_and_write(
+            &merged,
+            validators,
+            files_stale,
+            &settled.remember,
+            next.as_ref(),
+        )
+    })
+    .await
+    .map_err(|e| FeedError::Internal(format!("update task failed: {e}")))??;
+    for w in &warnings {
+        tracing::warn!(feed = %feed.id, "{w}");
+    }
+    outcome.warnings = warnings;
+    outcome.dated = Some(update.dated);
+    Ok(update.status)
+}
+
+/// The end of a run whose page did not change (304 or the same bytes): enrichment works
+/// through its backlog, then stale files are rewritten.
+async fn finish_unchanged(
+    ctx: &Arc<RunCtx>,
+    feed: &Arc<FeedSpec>,
+    files_stale: bool,
+    outcome: &mut FeedOutcome,
+    unchanged: fn(usize) -> FeedStatus,
+) -> Result<FeedStatus, FeedError> {
+    let enriched = if feed.enrich && ctx.settings.enrich_budget > 0 {
+        let (items, warnings) = ctx.enricher().backlog(feed).await?;
+        for w in &warnings {
+            tracing::warn!(feed = %feed.id, "{w}");
+        }
+        outcome.warnings.extend(warnings);
+        items
+    } else {
+        Vec::new()
+    };
+    let (ctx2, feed2) = (Arc::clone(ctx), Arc::clone(feed));
+    tokio::task::spawn_blocking(move || {
+        ctx2.publisher(&feed2)
+            .finish_unchanged(&enriched, files_stale, unchanged)
+    })
+    .await
+    .map_err(|e| FeedError::Internal(format!("update task failed: {e}")))?
+}
+
+/// Which of a feed's pages is extracted.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Later {
+    /// The listing page itself: a broken listing is re-detected (self-healing).
+    First,
+    /// A page reached by `next`: without cards it just ends the walk.
+    Page,
+}
+
+/// Decodes and extracts one page on the blocking pool (`scraper::Html` is not `Send`, and
+/// parsing is CPU work).
+async fn extract_blocking(
+    ctx: &Arc<RunCtx>,
+    feed: &Arc<FeedSpec>,
+    plan: &Arc<Plan>,
+    page: Page,
+    which: Later,
+) -> Result<Result<ListingPage, ExtractError>, FeedError> {
+    let (feed, plan) = (Arc::clone(feed), Arc::clone(plan));
+    let (now, max_cards) = (ctx.now, ctx.settings.crawl.max_cards);
+    tokio::task::spawn_blocking(move || {
+        let text = crate::decode::decode(&page.body, page.content_type.as_deref());
+        let mut rules = Rules::for_feed(&feed, plan.listing(&feed), max_cards);
+        rules.redetect &= which == Later::First;
+        stage::listing(&text, &page.url, &rules, now)
+    })
+    .await
+    .map_err(|e| FeedError::Internal(format!("extraction task failed: {e}")))
+}
+
+/// Which of a page's items the history knows; only asked when the page links a next page
+/// (pagination stops at a page of known items).
+fn known_of(
+    ctx: &RunCtx,
+    feed: &FeedSpec,
+    page: &ListingPage,
+) -> Result<HashSet<String>, FeedError> {
+    if !Pager::needs_known(page) {
+        return Ok(HashSet::new());
+    }
+    Ok(ctx
+        .store()
+        .items_by_ids(&feed.id, &page.ids())?
+        .into_keys()
+        .collect())
+}
+
+/// Says where an auto or healed feed's cards came from (plain selector feeds are silent).
+fn log_listing(feed: &FeedSpec, settled: &Settled) {
+    let page = &settled.page;
+    match &page.source {
+        CardSource::Selectors => {}
+        CardSource::Detected(c) => tracing::info!(
+            feed = %feed.id,
+            "detected listing `{}`: {} cards (score {:.2})",
+            c.selectors.card,
+            page.cards.len(),
+            c.score
+        ),
+        CardSource::Structured { .. } => tracing::info!(
+            feed = %feed.id,
+            "{} articles from the page's structured data",
+            page.cards.len()
+        ),
+    }
+    if let (Some(h), Some(held)) = (&settled.healed, settled.held) {
+        // The report prints it with the block to paste; this line is for -v logs.
+        tracing::info!(
+            feed = %feed.id,
+            "card selector `{}` stopped matching; healed with `{}` ({held} known item(s) on the page)",
+            h.broken,
+            h.selectors.card
+        );
+    }
 }
 
 /// What the schedule needs to know about one feed's fetch.
@@ -518,740 +745,19 @@ impl FeedSchedule {
     }
 }
 
-/// What extraction found on one listing page.
-struct PageCards {
-    url: Url,
-    /// Cards in page order.
-    cards: Vec<Card>,
-    /// Ids (canonical links) of those cards already in the feed's history.
-    known: HashSet<String>,
-    /// Elements the card selector matched.
-    matched: usize,
-    /// The card selector used (configured or detected), or "structured data", for messages.
-    card_source: String,
-    warnings: Vec<String>,
-    /// The next page, when the feed paginates and the page links one.
-    next: Option<Url>,
-    /// Why the page has no cards, when it says so itself.
-    diagnosis: Option<&'static str>,
-}
-
-async fn fetch_and_update(
-    ctx: &Arc<RunCtx>,
-    feed: &Arc<FeedSpec>,
-    outcome: &mut FeedOutcome,
-    sched: &mut FeedSchedule,
-) -> Result<FeedStatus, FeedError> {
-    let url_key = validators_key(feed);
-    let (validators, state) = {
-        let store = ctx.store();
-        (store.validators(&url_key)?, store.feed_state(&feed.id)?)
-    };
-    let render_key = render_key(&ctx.settings, feed);
-    let files_stale = files_stale(&ctx.settings, feed, &state, &render_key);
-    let (fetched, hints) = tokio::select! {
-        fetched = ctx.fetcher.fetch_with_hints(&feed.url, &validators) => fetched,
-        // A fetch changes nothing, so abandoning it on shutdown is safe.
-        () = ctx.shutdown.grace_over() => return Ok(FeedStatus::Pending),
-    };
-    sched.hints = hints;
-    let unchanged = sched.plan(
-        schedule::Outcome::Fetched { new_items: 0 },
-        &feed.id,
-        ctx.now,
-    );
-    let page = match fetched? {
-        Fetched::NotModified => {
-            outcome.http_status = Some(304);
-            if let Some(next) = &unchanged {
-                ctx.store().save_schedule(&feed.id, next)?;
-            }
-            return finish_unchanged_page(ctx, feed, files_stale, &render_key, outcome, |total| {
-                FeedStatus::NotModified { total }
-            })
-            .await;
-        }
-        Fetched::Page(p) => p,
-    };
-    outcome.http_status = Some(page.status);
-    failpoint::hit("after-fetch", &feed.id);
-    let body_hash = format!("{:032x}", xxhash_rust::xxh3::xxh3_128(&page.body));
-    let new_validators = Validators {
-        etag: page.etag.clone(),
-        last_modified: page.last_modified.clone(),
-        body_hash: Some(body_hash),
-    };
-    if validators.body_hash.is_some() && validators.body_hash == new_validators.body_hash {
-        // Same bytes as last time: nothing to parse. Keep fresh validators for next time.
-        ctx.store().commit_feed_scheduled(
-            &feed.id,
-            &[],
-            &[(url_key, new_validators)],
-            false,
-            ctx.now,
-            unchanged.as_ref(),
-        )?;
-        return finish_unchanged_page(ctx, feed, files_stale, &render_key, outcome, |total| {
-            FeedStatus::Unchanged { total }
-        })
-        .await;
-    }
-    let first = extract_blocking(ctx, feed, page).await?;
-    if first.matched == 0 {
-        return Err(FeedError::NoCards {
-            url: first.url.to_string(),
-            selector: first.card_source.clone(),
-            diagnosis: first.diagnosis,
-        });
-    }
-    if first.cards.is_empty() {
-        return Err(FeedError::NoValidCards {
-            url: first.url.to_string(),
-            selector: first.card_source.clone(),
-            matched: first.matched,
-            first: first.warnings.first().cloned().unwrap_or_default(),
-        });
-    }
-    // No stored fingerprint means a first run or an incomplete crawl last time: then pages
-    // count as new when this run has not seen their items, so pagination goes deep again.
-    let deep = validators.body_hash.is_none();
-    let (cards, mut warnings, complete) = follow_pages(ctx, feed, first, deep).await?;
-    outcome.cards = cards.len();
-    // When a later page failed, forget the first page's validators so the next run fetches
-    // and paginates again instead of calling the page unchanged.
-    let validators = if complete {
-        new_validators
-    } else {
-        Validators::default()
-    };
-    let ctx2 = Arc::clone(ctx);
-    let feed2 = Arc::clone(feed);
-    let sched2 = sched.clone();
-    let update = tokio::task::spawn_blocking(move || {
-        commit_and_write(
-            &ctx2,
-            &feed2,
-            &cards,
-            validators,
-            files_stale,
-            &render_key,
-            &sched2,
-        )
-    })
-    .await
-    .map_err(|e| FeedError::Internal(format!("update task failed: {e}")))??;
-    warnings.extend(update.warnings);
-    for w in &warnings {
-        tracing::warn!(feed = %feed.id, "{w}");
-    }
-    outcome.warnings = warnings;
-    outcome.dated = Some(update.dated);
-    Ok(update.status)
-}
-
-/// The end of a run whose page did not change (304 or the same bytes): enrichment works
-/// through its backlog, then stale files are rewritten. `unchanged` makes the status when
-/// nothing changed.
-async fn finish_unchanged_page(
-    ctx: &Arc<RunCtx>,
-    feed: &Arc<FeedSpec>,
-    files_stale: bool,
-    render_key: &str,
-    outcome: &mut FeedOutcome,
-    unchanged: fn(usize) -> FeedStatus,
-) -> Result<FeedStatus, FeedError> {
-    let mut enriched = 0;
-    if feed.enrich && ctx.settings.enrich_budget > 0 {
-        let (ctx2, feed2) = (Arc::clone(ctx), Arc::clone(feed));
-        let (n, warnings) = tokio::task::spawn_blocking(move || enrich_backlog(&ctx2, &feed2))
-            .await
-            .map_err(|e| FeedError::Internal(format!("enrichment task failed: {e}")))??;
-        for w in &warnings {
-            tracing::warn!(feed = %feed.id, "{w}");
-        }
-        outcome.warnings.extend(warnings);
-        enriched = n;
-    }
-    let total = rewrite_if_stale(ctx, feed, files_stale || enriched > 0, render_key)?;
-    if enriched == 0 {
-        return Ok(unchanged(total));
-    }
-    Ok(FeedStatus::Updated {
-        new: 0,
-        updated: enriched,
-        total,
-        // Items changed, so every format was rewritten.
-        files_written: ctx.settings.formats.len(),
-    })
-}
-
-/// Enriches stored items of the feed's output that still lack something (the budget of an
-/// earlier run ran out); returns how many changed. Runs on the blocking pool.
-fn enrich_backlog(ctx: &RunCtx, feed: &FeedSpec) -> Result<(usize, Vec<String>), FeedError> {
-    let top = ctx.store().top_items(&feed.id, feed.max_items)?;
-    let mut merged = merge::MergeOutcome {
-        upserts: top
-            .into_iter()
-            .filter(|i| enrich::wants(i, ctx.now))
-            .collect(),
-        ..merge::MergeOutcome::default()
-    };
-    if merged.upserts.is_empty() {
-        return Ok((0, Vec::new()));
-    }
-    let warnings = enrich_items(ctx, feed, &mut merged);
-    let changed: Vec<Item> = merged
-        .upserts
-        .into_iter()
-        .filter(|i| i.updated == ctx.now)
-        .collect();
-    if !changed.is_empty() {
-        ctx.store()
-            .commit_feed(&feed.id, &changed, &[], true, ctx.now)?;
-    }
-    Ok((changed.len(), warnings))
-}
-
-/// Enrichment: items that lack a date, author, image or read time get them from their
-/// article page, each page fetched once (cached in the store) and at most
-/// `enrich_budget` pages per feed and run. Best effort: problems become warnings.
-fn enrich_items(ctx: &RunCtx, feed: &FeedSpec, merged: &mut merge::MergeOutcome) -> Vec<String> {
-    let mut warnings = Vec::new();
-    let mut budget = ctx.settings.enrich_budget;
-    let mut fetched = 0usize;
-    let handle = tokio::runtime::Handle::current();
-    for item in merged.upserts.iter_mut() {
-        if !enrich::wants(item, ctx.now) {
-            continue;
-        }
-        let cached = match ctx.store().article(&item.id) {
-            Ok(c) => c,
-            Err(e) => {
-                warnings.push(format!("enrichment cache: {e}"));
-                return warnings;
-            }
-        };
-        let record = match cached {
-            Some(rec) if !enrich::stale(&rec, ctx.now) => rec,
-            _ if budget == 0 || ctx.shutdown.signal().is_some() => continue,
-            _ => {
-                budget -= 1;
-                fetched += 1;
-                let rec = handle.block_on(fetch_article(ctx, feed, item));
-                if let Some(err) = &rec.error {
-                    warnings.push(format!("enrichment: {}: {err}", item.link));
-                }
-                if let Err(e) = ctx.store().save_article(&item.id, &rec) {
-                    warnings.push(format!("enrichment cache: {e}"));
-                }
-                rec
-            }
-        };
-        let was_known_unchanged = item.first_seen != ctx.now && item.updated != ctx.now;
-        if enrich::apply(item, &record, ctx.now) && was_known_unchanged {
-            merged.updated += 1;
-        }
-    }
-    if fetched > 0 {
-        tracing::info!(feed = %feed.id, "enrichment fetched {fetched} article page(s)");
-    }
-    warnings
-}
-
-/// Fetches one article page and reads its structured data.
-async fn fetch_article(ctx: &RunCtx, feed: &FeedSpec, item: &Item) -> ArticleRecord {
-    let failed = |e: String| ArticleRecord {
-        fetched: ctx.now,
-        error: Some(e),
-        ..ArticleRecord::default()
-    };
-    let Ok(url) = Url::parse(&item.link) else {
-        return failed("not a URL".into());
-    };
-    let none = Validators::default();
-    let fetched = tokio::select! {
-        fetched = ctx.fetcher.fetch(&url, &none) => fetched,
-        () = ctx.shutdown.grace_over() => return failed("interrupted by a signal".into()),
-    };
-    let page = match fetched {
-        Ok(Fetched::Page(p)) => p,
-        Ok(Fetched::NotModified) => return failed("unexpected 304".into()),
-        Err(e) => return failed(e.to_string()),
-    };
-    let text = crate::decode::decode(&page.body, page.content_type.as_deref());
-    let doc = match parse::parse_document(&text) {
-        Ok(doc) => doc,
-        Err(reason) => return failed(format!("page {reason}")),
-    };
-    let date = DateContext {
-        format: None,
-        tz: feed.timezone,
-        now: ctx.now,
-    };
-    let base = select::document_base(&doc, &page.url, None);
-    let meta = structured::page_data(&doc, &base, &date).page;
-    enrich::record_from_page(&meta, ctx.now)
-}
-
-/// Follows `next` links from the first page while pages bring new items, up to `max_pages`.
-/// New means unknown to the history (listings are newest first, so a page of known items
-/// means the rest is known too), or with `deep` only unseen in this run. Returns the cards of
-/// every page in page order without duplicates, the warnings, and whether pagination ended
-/// normally (a failed later page keeps what the earlier pages gave and is a warning, not a
-/// failed feed).
-async fn follow_pages(
-    ctx: &Arc<RunCtx>,
-    feed: &Arc<FeedSpec>,
-    first: PageCards,
-    deep: bool,
-) -> Result<(Vec<Card>, Vec<String>, bool), FeedError> {
-    let mut seen: HashSet<String> = HashSet::new();
-    let mut cards = Vec::new();
-    let mut warnings = first.warnings;
-    let mut brought_new = take_new(&mut seen, &mut cards, first.cards, &first.known, deep);
-    let mut visited: HashSet<Url> = HashSet::from([feed.url.clone(), first.url]);
-    let mut next = first.next;
-    let mut page_no = 1;
-    while let Some(url) = next.take() {
-        if page_no >= feed.max_pages {
-            tracing::debug!(feed = %feed.id, "max_pages ({}) reached; not following {url}", feed.max_pages);
-            break;
-        }
-        if brought_new == 0 {
-            tracing::debug!(feed = %feed.id, "page {page_no} brought no new items; not following {url}");
-            break;
-        }
-        if !visited.insert(url.clone()) {
-            tracing::debug!(feed = %feed.id, "next link {url} leads back to a page already read");
-            break;
-        }
-        page_no += 1;
-        let none = Validators::default();
-        let fetched = tokio::select! {
-            fetched = ctx.fetcher.fetch(&url, &none) => fetched,
-            // Keep what the earlier pages gave; the next run paginates again.
-            () = ctx.shutdown.grace_over() => return Ok((cards, warnings, false)),
-        };
-        let page = match fetched {
-            Ok(Fetched::Page(p)) => p,
-            // Cannot happen without validators; nothing new either way.
-            Ok(Fetched::NotModified) => break,
-            Err(e) => {
-                warnings.push(format!(
-                    "page {page_no} not fetched ({e}); kept the items of the pages before it"
-                ));
-                return Ok((cards, warnings, false));
-            }
-        };
-        let pc = extract_blocking(ctx, feed, page).await?;
-        if pc.matched == 0 {
-            match pc.diagnosis {
-                Some(d) => warnings.push(format!("page {page_no} ({}): {d}", pc.url)),
-                None => {
-                    tracing::debug!(feed = %feed.id, "page {page_no} ({}) has no cards", pc.url)
-                }
-            }
-            break;
-        }
-        warnings.extend(pc.warnings);
-        brought_new = take_new(&mut seen, &mut cards, pc.cards, &pc.known, deep);
-        tracing::debug!(feed = %feed.id, "page {page_no} ({}): {brought_new} new item(s)", pc.url);
-        next = pc.next;
-    }
-    Ok((cards, warnings, true))
-}
-
-/// Appends the cards not seen on earlier pages; returns how many are new (to the history, or
-/// with `deep` just to this run).
-fn take_new(
-    seen: &mut HashSet<String>,
-    out: &mut Vec<Card>,
-    cards: Vec<Card>,
-    known: &HashSet<String>,
-    deep: bool,
-) -> usize {
-    let mut new = 0;
-    for card in cards {
-        let id = crate::canon::canonical(&card.link);
-        if seen.insert(id.clone()) {
-            new += usize::from(deep || !known.contains(&id));
-            out.push(card);
-        }
-    }
-    new
-}
-
-/// Decodes and extracts one page on the blocking pool (`scraper::Html` is not `Send`, and
-/// parsing is CPU work).
-async fn extract_blocking(
-    ctx: &Arc<RunCtx>,
-    feed: &Arc<FeedSpec>,
-    page: Page,
-) -> Result<PageCards, FeedError> {
-    let ctx = Arc::clone(ctx);
-    let feed = Arc::clone(feed);
-    tokio::task::spawn_blocking(move || extract_page(&ctx, &feed, page))
-        .await
-        .map_err(|e| FeedError::Internal(format!("extraction task failed: {e}")))?
-}
-
-fn extract_page(ctx: &RunCtx, feed: &FeedSpec, page: Page) -> Result<PageCards, FeedError> {
-    let text = crate::decode::decode(&page.body, page.content_type.as_deref());
-    let (found, next) = {
-        let doc = parse::parse_document(&text).map_err(|reason| FeedError::TooComplex {
-            url: page.url.to_string(),
-            reason,
-        })?;
-        let pctx = PageContext {
-            page_url: &page.url,
-            base_url: feed.base_url.as_ref(),
-            date: DateContext {
-                format: feed.date_format.as_deref(),
-                tz: feed.timezone,
-                now: ctx.now,
-            },
-            max_cards: ctx.settings.crawl.max_cards,
-        };
-        let next = match &feed.next {
-            Some(sel) if feed.max_pages > 1 => next_link(&doc, sel, &page.url),
-            _ => None,
-        };
-        let found = page_extract::extract(&doc, feed.rules.as_ref(), &pctx).map_err(|source| {
-            FeedError::NoListing {
-                url: page.url.to_string(),
-                source,
-            }
-        })?;
-        (found, next)
-    };
-    log_source(feed, &found);
-    let card_source = found
-        .source
-        .rules(feed.rules.as_ref())
-        .map_or_else(|| "structured data".to_string(), |r| r.card_source.clone());
-    let PageExtraction {
-        extraction:
-            Extraction {
-                cards,
-                matched,
-                warnings,
-            },
-        ..
-    } = found;
-    let mut warnings: Vec<String> = warnings.iter().map(ToString::to_string).collect();
-    // Hostile pages: over-long fields are cut and non-http(s) links dropped, whichever way
-    // the cards were found.
-    let cards: Vec<Card> = cards
-        .into_iter()
-        .filter_map(|c| clamp::clamp_card(c).map_err(|w| warnings.push(w)).ok())
-        .collect();
-    // Which cards the history knows only matters for deciding whether to follow `next`.
-    let known = if next.is_some() {
-        let ids: Vec<String> = cards
-            .iter()
-            .map(|c| crate::canon::canonical(&c.link))
-            .collect();
-        ctx.store()
-            .items_by_ids(&feed.id, &ids)?
-            .into_keys()
-            .collect()
-    } else {
-        HashSet::new()
-    };
-    Ok(PageCards {
-        diagnosis: if matched == 0 {
-            diagnose_empty(&text)
-        } else {
-            None
-        },
-        url: page.url,
-        cards,
-        known,
-        matched,
-        card_source,
-        warnings,
-        next,
-    })
-}
-
-/// Says where an auto feed's cards came from (selector feeds are silent).
-fn log_source(feed: &FeedSpec, found: &PageExtraction) {
-    match &found.source {
-        CardSource::Selectors => {}
-        CardSource::Detected(c) => tracing::info!(
-            feed = %feed.id,
-            "auto-detected listing `{}`: {} cards (score {:.2})",
-            c.selectors.card,
-            c.cards,
-            c.score
-        ),
-        CardSource::Structured { .. } => tracing::info!(
-            feed = %feed.id,
-            "{} articles from the page's structured data",
-            found.extraction.cards.len()
-        ),
-    }
-}
-
-/// The page the `next` selector points to: its `@attr` (default `href`), resolved like the
-/// page's links. Only http(s), or file for a saved page.
-fn next_link(doc: &Html, sel: &FieldSelector, page_url: &Url) -> Option<Url> {
-    let el = sel.matches(doc.root_element()).into_iter().next()?;
-    let href = el.value().attr(sel.attr().unwrap_or("href"))?.trim();
-    if href.is_empty() {
-        return None;
-    }
-    let url = select::document_base(doc, page_url, None).join(href).ok()?;
-    match url.scheme() {
-        "http" | "https" => Some(url),
-        "file" if page_url.scheme() == "file" => Some(url),
-        _ => None,
-    }
-}
-
-/// What [`commit_and_write`] did.
-struct PageUpdate {
-    status: FeedStatus,
-    /// Items seen this run whose date came from the page, and all items seen this run.
-    dated: (usize, usize),
-    /// Enrichment problems (best effort, not failures).
-    warnings: Vec<String>,
-}
-
-/// Merges the cards into the history, enriches them (opt-in), commits, and writes the files.
-/// Runs on the blocking pool.
-fn commit_and_write(
-    ctx: &RunCtx,
-    feed: &FeedSpec,
-    cards: &[Card],
-    validators: Validators,
-    files_stale: bool,
-    render_key: &str,
-    sched: &FeedSchedule,
-) -> Result<PageUpdate, FeedError> {
-    let ids: Vec<String> = cards
-        .iter()
-        .map(|c| crate::canon::canonical(&c.link))
-        .collect();
-    let known = ctx.store().items_by_ids(&feed.id, &ids)?;
-    let mut merged = merge::merge(&known, cards, ctx.now);
-    let warnings = if feed.enrich {
-        enrich_items(ctx, feed, &mut merged)
-    } else {
-        Vec::new()
-    };
-    let dated = merged
-        .upserts
-        .iter()
-        .filter(|i| i.date_source != crate::model::DateSource::FirstSeen)
-        .count();
-    let mut store = ctx.store();
-    let top = store.top_items(&feed.id, feed.max_items)?;
-    failpoint::hit("before-commit", &feed.id);
-    // The store commits before the files are written: a crash in between leaves the feed
-    // dirty, and the next run re-renders it from the store. Files first would let a crash
-    // re-date items already emitted (the re-merge would stamp a new first-seen time).
-    let next = sched.plan(
-        schedule::Outcome::Fetched {
-            new_items: merged.new,
-        },
-        &feed.id,
-        ctx.now,
-    );
-    store.commit_feed_scheduled(
-        &feed.id,
-        &merged.upserts,
-        &[(validators_key(feed), validators)],
-        merged.changed(),
-        ctx.now,
-        next.as_ref(),
-    )?;
-    drop(store);
-    failpoint::hit("after-commit", &feed.id);
-    let items = merge::select_for_output(top, &merged.upserts, feed.max_items);
-    let mut written = 0;
-    if merged.changed() || files_stale {
-        written = write_outputs(ctx, feed, &items)?;
-        ctx.store().mark_written(&feed.id, render_key)?;
-        failpoint::hit("after-mark", &feed.id);
-    }
-    let store = ctx.store();
-    store.prune(&feed.id, feed.max_items, ctx.settings.keep_days, ctx.now)?;
-    let total = store.count_items(&feed.id)?;
-    let status = if merged.changed() || written > 0 {
-        FeedStatus::Updated {
-            new: merged.new,
-            updated: merged.updated,
-            total,
-            files_written: written,
-        }
-    } else {
-        FeedStatus::Unchanged { total }
-    };
-    Ok(PageUpdate {
-        status,
-        dated: (dated, merged.upserts.len()),
-        warnings,
-    })
-}
-
-/// Whether the files are behind the store: a crash between commit and write, a changed
-/// title or format list, a deleted file.
-fn files_stale(
-    settings: &Settings,
-    feed: &FeedSpec,
-    state: &crate::store::FeedState,
-    render_key: &str,
-) -> bool {
-    state.dirty
-        || state.render_key.as_deref() != Some(render_key)
-        || outputs(settings, feed).iter().any(|p| !p.exists())
-}
-
 /// Brings the files of feeds that are not due up to date with the store, without fetching:
 /// a schedule must not delay the recovery from a crash or a config change. Returns the ids
 /// whose files were rewritten.
 fn refresh_not_due(ctx: &RunCtx, feeds: &[FeedSpec]) -> Vec<String> {
     let mut rewritten = Vec::new();
     for feed in feeds {
-        let key = render_key(&ctx.settings, feed);
-        // Its own statement: the store guard must be gone before the rewrite takes it again.
-        let state = ctx.store().feed_state(&feed.id);
-        let result = state.map_err(FeedError::from).and_then(|state| {
-            let stale = files_stale(&ctx.settings, feed, &state, &key);
-            if stale {
-                rewrite_if_stale(ctx, feed, true, &key)?;
-            }
-            Ok(stale)
-        });
-        match result {
+        match ctx.publisher(feed).refresh_if_stale() {
             Ok(true) => rewritten.push(feed.id.clone()),
             Ok(false) => {}
             Err(e) => tracing::warn!(feed = %feed.id, "cannot refresh files: {e}"),
         }
     }
     rewritten
-}
-
-/// Where a feed's validators and body fingerprint are kept: per feed, not per URL, because
-/// two feeds may read one page with different selectors, and one feed's "unchanged" must not
-/// starve the other. (A space never occurs in a serialized URL or a feed id.)
-fn validators_key(feed: &FeedSpec) -> String {
-    format!("{} {}", feed.id, feed.url)
-}
-
-/// Re-renders from the store when the files are behind it (a crash between commit and
-/// write, a changed feed title, a deleted file); returns the stored item count.
-fn rewrite_if_stale(
-    ctx: &RunCtx,
-    feed: &FeedSpec,
-    stale: bool,
-    render_key: &str,
-) -> Result<usize, FeedError> {
-    let store = ctx.store();
-    if stale {
-        let items = store.top_items(&feed.id, feed.max_items)?;
-        drop(store);
-        if !items.is_empty() {
-            write_outputs(ctx, feed, &items)?;
-            ctx.store().mark_written(&feed.id, render_key)?;
-        }
-        return Ok(ctx.store().count_items(&feed.id)?);
-    }
-    Ok(store.count_items(&feed.id)?)
-}
-
-fn outputs(settings: &Settings, feed: &FeedSpec) -> Vec<PathBuf> {
-    settings
-        .formats
-        .iter()
-        .map(|f| {
-            settings
-                .output_dir
-                .join(format!("{}.{}", feed.id, f.extension()))
-        })
-        .collect()
-}
-
-fn feed_meta(settings: &Settings, feed: &FeedSpec) -> FeedMeta {
-    FeedMeta {
-        id: feed.id.clone(),
-        title: feed.title.clone(),
-        description: feed
-            .description
-            .clone()
-            .unwrap_or_else(|| format!("{} (via scifeed)", feed.title)),
-        site_url: feed.site_url.to_string(),
-        public_url: settings.public_url.clone(),
-    }
-}
-
-/// Fingerprint of everything besides items that shapes the files.
-fn render_key(settings: &Settings, feed: &FeedSpec) -> String {
-    let meta = feed_meta(settings, feed);
-    let key = format!(
-        "v1|{}|{}|{}|{}|{}|{:?}|{}",
-        meta.id,
-        meta.title,
-        meta.description,
-        meta.site_url,
-        meta.public_url,
-        settings.formats,
-        feed.max_items
-    );
-    format!("{:016x}", xxhash_rust::xxh3::xxh3_64(key.as_bytes()))
-}
-
-fn write_outputs(
-    ctx: &RunCtx,
-    feed: &FeedSpec,
-    items: &[crate::model::Item],
-) -> Result<usize, FeedError> {
-    let meta = feed_meta(&ctx.settings, feed);
-    let files: Vec<_> = outputs(&ctx.settings, feed)
-        .into_iter()
-        .zip(render::render_each(&ctx.settings.formats, &meta, items))
-        .collect();
-    output::write_all_if_changed(&files).map_err(|e| FeedError::Write {
-        path: e.path,
-        source: e.source,
-    })
-}
-
-/// Explains a page where the card selector found nothing, when the page itself says why.
-pub fn diagnose_empty(html: &str) -> Option<&'static str> {
-    if html.trim().is_empty() {
-        return Some("the server sent an empty page");
-    }
-    let lower = html.to_ascii_lowercase();
-    let has = |s: &str| lower.contains(s);
-    if crate::fetch::challenge_markup(&lower) {
-        return Some(
-            "blocked by bot protection: the server sent a captcha/challenge page instead of the listing",
-        );
-    }
-    let text_len = visible_text_len(html);
-    if text_len < 200
-        && (has("<script") || has("__next_data__") || has("id=\"root\"") || has("id=\"app\""))
-    {
-        return Some(
-            "page is rendered by JavaScript: the HTML holds scripts but no article markup",
-        );
-    }
-    None
-}
-
-fn visible_text_len(html: &str) -> usize {
-    let Ok(doc) = parse::parse_document(html) else {
-        return 0;
-    };
-    let Some(body) = doc
-        .select(&scraper::Selector::parse("body").expect("static selector"))
-        .next()
-    else {
-        return 0;
-    };
-    select::element_text(body).len()
 }
 
 #[cfg(test)]
@@ -1349,34 +855,5 @@ mod tests {
         let runner = Runner::open(&cfg, false).expect("open");
         send_sync(&runner);
         send(runner.round(&RoundOptions::default()));
-    }
-
-    #[test]
-    fn diagnosis_table() {
-        let rows: &[(&str, Option<&str>)] = &[
-            (
-                "<html><head><title>Just a moment...</title></head><body><div id=cf-chl-widget></div></body></html>",
-                Some("blocked by bot protection"),
-            ),
-            (
-                "<html><body><div id=\"root\"></div><script src=app.js></script></body></html>",
-                Some("rendered by JavaScript"),
-            ),
-            (
-                "<html><body><script id=\"__NEXT_DATA__\">{}</script></body></html>",
-                Some("rendered by JavaScript"),
-            ),
-            (
-                "<html><body><p>Plenty of ordinary text here that is not a card listing at all, but a page that simply changed its markup, so the selector must be fixed by a person who knows the site. It goes on and on for a while to be long enough.</p><script></script></body></html>",
-                None,
-            ),
-        ];
-        for (html, want) in rows {
-            let got = diagnose_empty(html);
-            match want {
-                Some(w) => assert!(got.is_some_and(|g| g.contains(w)), "{html}: {got:?}"),
-                None => assert_eq!(got, None, "{html}"),
-            }
-        }
     }
 }

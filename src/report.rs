@@ -1,7 +1,93 @@
-//! Per-feed outcomes of a run, the summary table and the exit code.
+//! Per-feed outcomes of a run, the summary table and the exit code. Failures stay typed
+//! ([`FeedError`]) up to here, with the streak they belong to; a healed feed carries its new
+//! selectors ([`Healed`]), so other front ends (an HTML index) read the same data.
 
 use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::extract::stage::ExtractError;
+use crate::fetch::FetchError;
+use crate::heal::{Healed, SettleError};
+use crate::store::{FailureStreak, StoreError};
+
+/// Why one feed failed.
+#[derive(Debug, thiserror::Error)]
+pub enum FeedError {
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    /// The page gave no cards (and, with self-healing, no re-detected listing was taken).
+    #[error("{url}: {source}")]
+    Listing { url: String, source: SettleError },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl FeedError {
+    /// The failure of settling the listing of the page at `url`.
+    pub fn settle(url: &url::Url, e: SettleError) -> FeedError {
+        match e {
+            SettleError::Store(e) => FeedError::Store(e),
+            source => FeedError::Listing {
+                url: url.to_string(),
+                source,
+            },
+        }
+    }
+
+    /// What the extraction stage said about the page, when that is why the feed failed.
+    pub fn extract_error(&self) -> Option<&ExtractError> {
+        match self {
+            FeedError::Listing { source, .. } => match source {
+                SettleError::Extract(e) | SettleError::PinLost(e) => Some(e),
+                SettleError::Refused(r) => Some(&r.error),
+                SettleError::Store(_) => None,
+            },
+            _ => None,
+        }
+    }
+}
+
+/// A failed feed: the error, and the streak of failed runs it extends.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub error: Arc<FeedError>,
+    /// `None` when the failure could not be recorded in the store.
+    pub streak: Option<FailureStreak>,
+}
+
+impl Failure {
+    /// A failure without a recorded streak.
+    pub fn new(error: FeedError) -> Self {
+        Failure {
+            error: Arc::new(error),
+            streak: None,
+        }
+    }
+}
+
+impl PartialEq for Failure {
+    fn eq(&self, other: &Self) -> bool {
+        self.streak == other.streak && self.error.to_string() == other.error.to_string()
+    }
+}
+
+impl Eq for Failure {}
+
+/// `2026-11-26 12:00 UTC`: how reports print a moment.
+pub fn format_time(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
 
 /// What happened to one feed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,7 +106,7 @@ pub enum FeedStatus {
     /// The server answered 304.
     NotModified { total: usize },
     /// The feed's files and history were left as they were.
-    Failed(String),
+    Failed(Failure),
     /// Not fetched: its schedule says it is due at `next` (UTC).
     NotDue { next: chrono::DateTime<chrono::Utc> },
 }
@@ -40,6 +126,8 @@ pub struct FeedOutcome {
     /// Items seen this run whose date came from the page (printed or structured, absolute
     /// or relative), and all items seen this run; `None` when the page was not parsed.
     pub dated: Option<(usize, usize)>,
+    /// The feed reads healed selectors (healed on this run or an earlier one).
+    pub healed: Option<Healed>,
 }
 
 impl FeedOutcome {
@@ -54,6 +142,7 @@ impl FeedOutcome {
             warnings: Vec::new(),
             cards: 0,
             dated: None,
+            healed: None,
         }
     }
 
@@ -119,6 +208,11 @@ impl RunReport {
                 }
                 FeedStatus::Failed(_) => ("FAILED", None, None, None),
             };
+            let status = if o.healed.is_some() && !o.failed() {
+                "healed"
+            } else {
+                status
+            };
             let n = |v: Option<usize>| v.map_or_else(|| "-".to_string(), |v| v.to_string());
             rows.push([
                 o.id.clone(),
@@ -181,12 +275,47 @@ impl RunReport {
             );
         }
         for o in &self.outcomes {
-            if let FeedStatus::Failed(msg) = &o.status {
-                let _ = writeln!(out, "error: feed \"{}\": {msg}", o.id);
+            if let Some(h) = o.healed.as_ref().filter(|_| !o.failed()) {
+                out.push_str(&healed_note(&o.id, h));
+            }
+        }
+        for o in &self.outcomes {
+            if let FeedStatus::Failed(f) = &o.status {
+                out.push_str(&failure_note(&o.id, f));
             }
         }
         out
     }
+}
+
+/// The lines a failed feed gets below the table (and alone with `-q`): the error, then
+/// since when the feed has been failing.
+pub fn failure_note(id: &str, f: &Failure) -> String {
+    let mut out = format!("error: feed \"{id}\": {}\n", f.error);
+    if let Some(s) = f.streak {
+        match s.since {
+            Some(t) => {
+                let _ = write!(out, "    failing since {}", format_time(t));
+            }
+            None => out.push_str("    failing"),
+        }
+        let _ = writeln!(out, " ({} failed run(s) in a row)", s.failures);
+    }
+    out
+}
+
+/// What a healed feed gets below the table: which selector broke, and the `[feed.select]`
+/// block that makes the healed selectors the feed's own.
+pub fn healed_note(id: &str, h: &Healed) -> String {
+    format!(
+        "healed: feed \"{id}\": card selector `{}` stopped matching; since {} it reads the listing re-detected on its page.\n    Paste this into the feed's [[feed]] to keep it (replacing its [feed.select], if any):\n{}",
+        h.broken,
+        format_time(h.since),
+        crate::heal::select_block(&h.selectors)
+            .lines()
+            .map(|l| format!("    {l}\n"))
+            .collect::<String>()
+    )
 }
 
 #[cfg(test)]
@@ -205,7 +334,16 @@ mod tests {
         a.http_status = Some(200);
         a.dated = Some((3, 4));
         let mut b = FeedOutcome::new("b", "https://b/");
-        b.status = FeedStatus::Failed("https://b/: HTTP 503".into());
+        b.status = FeedStatus::Failed(Failure {
+            error: Arc::new(FeedError::Fetch(FetchError::Status {
+                url: "https://b/".into(),
+                status: 503,
+            })),
+            streak: Some(FailureStreak {
+                failures: 3,
+                since: chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 11, 20, 8, 30, 0).single(),
+            }),
+        });
         let r = RunReport {
             outcomes: vec![a.clone(), b],
             interrupted: None,
@@ -227,6 +365,10 @@ mod tests {
         );
         assert_eq!(lines[3], "1 ok, 1 failed");
         assert_eq!(lines[4], "error: feed \"b\": https://b/: HTTP 503");
+        assert_eq!(
+            lines[5],
+            "    failing since 2026-11-20 08:30 UTC (3 failed run(s) in a row)"
+        );
         let ok = RunReport {
             outcomes: vec![a.clone()],
             interrupted: None,
@@ -261,6 +403,49 @@ mod tests {
         assert!(
             t.contains("interrupted by SIGINT: 1 feed(s) not run"),
             "{t}"
+        );
+    }
+
+    #[test]
+    fn healed_feeds_say_so_and_print_the_block_to_paste() {
+        let mut h = FeedOutcome::new("h", "https://h/");
+        h.status = FeedStatus::Unchanged { total: 8 };
+        h.healed = Some(Healed {
+            broken: "div.old".into(),
+            selectors: crate::extract::detect::SelectorSet {
+                card: "li.new".into(),
+                title: "h3".into(),
+                ..Default::default()
+            },
+            since: chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 11, 27, 12, 0, 0)
+                .single()
+                .expect("valid"),
+        });
+        let r = RunReport {
+            outcomes: vec![h],
+            interrupted: None,
+        };
+        assert_eq!(r.exit_code(), 0, "healing is a success");
+        let t = r.table();
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(
+            lines[1],
+            "h     healed    0    0      8      -     -  0.00s"
+        );
+        assert_eq!(lines[2], "1 ok, 0 failed");
+        assert!(
+            lines[3].starts_with(
+                "healed: feed \"h\": card selector `div.old` stopped matching; since 2026-11-27 12:00 UTC"
+            ),
+            "{t}"
+        );
+        assert_eq!(
+            &lines[5..],
+            [
+                "    [feed.select]",
+                "    card = \"li.new\"",
+                "    title = \"h3\""
+            ]
         );
     }
 }

@@ -1,16 +1,18 @@
-//! The SQLite store: item history, HTTP validators, robots.txt cache and per-feed state.
+//! The SQLite store: item history, HTTP validators, robots.txt cache, per-feed state
+//! (failure streaks) and the listings feeds remember (pins and heals, see [`crate::heal`]).
 //!
 //! One exclusive lock file per store keeps two runs apart; the OS drops it when a process
 //! dies, so a crash never leaves a stale lock. Each feed's changes are committed in one
 //! transaction.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::heal::{ListingMemory, MemoryKind, RememberedListing};
 use crate::model::{ArticleRecord, DateSource, Item};
 use crate::schedule::ScheduleState;
 
@@ -55,14 +57,8 @@ pub enum StoreError {
     },
 }
 
-/// Conditional-GET validators and body fingerprint of one URL.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Validators {
-    pub etag: Option<String>,
-    pub last_modified: Option<String>,
-    /// Hash of the last body that was processed.
-    pub body_hash: Option<String>,
-}
+/// The fetcher's validators, kept per feed between runs.
+pub use crate::fetch::Validators;
 
 /// A cached robots.txt answer for one origin (`scheme://host:port`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,15 +80,40 @@ pub struct FeedState {
     pub render_key: Option<String>,
     /// Items changed in the store but files not (yet) written: a crash in between.
     pub dirty: bool,
+    /// Consecutive failed runs (0 after a success).
     pub failures: u32,
     pub last_error: Option<String>,
+    /// When the current failure streak began (`None` without one, or for a streak that
+    /// began before the store recorded it).
+    pub failing_since: Option<DateTime<Utc>>,
+}
+
+/// A feed's current failure streak, as [`Store::record_failure`] leaves it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailureStreak {
+    /// Consecutive failed runs, this one included.
+    pub failures: u32,
+    /// When the streak began (`None` for one older than the store's record of it).
+    pub since: Option<DateTime<Utc>>,
+}
+
+/// A store shared by the tasks of a run.
+pub type SharedStore = std::sync::Arc<std::sync::Mutex<Store>>;
+
+/// Locks a shared store. A panic while holding the lock cannot leave SQLite inconsistent
+/// (transactions roll back), so a poisoned lock is still usable.
+pub fn locked(store: &std::sync::Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
+    store
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// An open, locked store.
 pub struct Store {
     conn: Connection,
     path: PathBuf,
-    _lock: File,
+    /// The run lock; `None` for a read-only look ([`Store::open_read_only`]).
+    _lock: Option<File>,
 }
 
 impl std::fmt::Debug for Store {
@@ -115,8 +136,25 @@ impl Store {
         Ok(Store {
             conn,
             path: path.to_path_buf(),
-            _lock: file,
+            _lock: Some(file),
         })
+    }
+
+    /// Opens an existing store to read it, without the run lock (a run may hold it; SQLite's
+    /// WAL lets readers look at the last commit) and without migrating it: `preview` reads
+    /// what feeds remember this way. `Ok(None)` when there is no state file yet.
+    pub fn open_read_only(path: &Path) -> Result<Option<Store>, StoreError> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(|e| sqlite_error(path, e))?;
+        check_identity(&conn, path)?;
+        Ok(Some(Store {
+            conn,
+            path: path.to_path_buf(),
+            _lock: None,
+        }))
     }
 
     fn connect(path: &Path) -> Result<Connection, StoreError> {
@@ -326,7 +364,7 @@ impl Store {
     /// Stored state of `feed`.
     pub fn feed_state(&self, feed: &str) -> Result<FeedState, StoreError> {
         self.row(
-            "SELECT render_key, dirty, failures, last_error FROM feed_state WHERE feed = ?1",
+            "SELECT render_key, dirty, failures, last_error, failing_since FROM feed_state WHERE feed = ?1",
             [feed],
             |r| {
                 Ok(FeedState {
@@ -334,6 +372,7 @@ impl Store {
                     dirty: r.get::<_, i64>(1)? != 0,
                     failures: r.get(2)?,
                     last_error: r.get(3)?,
+                    failing_since: r.get::<_, Option<i64>>(4)?.map(ts),
                 })
             },
         )
@@ -423,7 +462,7 @@ impl Store {
             tx.prepare_cached(
                 "INSERT INTO feed_state (feed, dirty, failures, last_ok) VALUES (?1, ?2, 0, ?3)
                  ON CONFLICT (feed) DO UPDATE SET dirty = max(dirty, excluded.dirty), failures = 0,
-                    last_error = NULL, last_ok = excluded.last_ok",
+                    last_error = NULL, last_ok = excluded.last_ok, failing_since = NULL",
             )
             .and_then(|mut st| st.execute(params![feed, i64::from(dirty), now.timestamp()]))
             .map_err(err)?;
@@ -445,19 +484,81 @@ impl Store {
         .map_err(|e| self.err(e))
     }
 
-    /// Records a failed run of `feed` (its items and files stay as they were).
+    /// Records a failed run of `feed` (its items and files stay as they were); returns the
+    /// failure streak it is part of. A streak begins at the first failure after a success.
     pub fn record_failure(
-        &self,
+        &mut self,
         feed: &str,
         error: &str,
         now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        self.exec(
-                "INSERT INTO feed_state (feed, failures, last_error, last_failure) VALUES (?1, 1, ?2, ?3)
-                 ON CONFLICT (feed) DO UPDATE SET failures = failures + 1, last_error = excluded.last_error,
-                    last_failure = excluded.last_failure",
-                params![feed, error, now.timestamp()],
+    ) -> Result<FailureStreak, StoreError> {
+        self.record_failure_scheduled(feed, error, now, None)
+    }
+
+    /// Ids of every item stored for `feed` (what self-healing recognises a listing by).
+    pub fn item_ids(&self, feed: &str) -> Result<HashSet<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id FROM items WHERE feed = ?1")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([feed], |r| r.get::<_, String>(0))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// The listing `feed` remembers (pinned or healed), if any. A row this scifeed cannot
+    /// read is treated as none (the feed then pins or heals again).
+    pub fn listing_memory(&self, feed: &str) -> Result<Option<ListingMemory>, StoreError> {
+        let row = self
+            .row(
+                "SELECT config_key, kind, listing, since, broken FROM feed_listing WHERE feed = ?1",
+                [feed],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, i64>(3)?,
+                        r.get::<_, Option<String>>(4)?,
+                    ))
+                },
             )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        Ok(row.and_then(|(config_key, kind, listing, since, broken)| {
+            Some(ListingMemory {
+                config_key,
+                kind: MemoryKind::parse(&kind)?,
+                listing: RememberedListing::from_json(&listing)?,
+                since: ts(since),
+                broken,
+            })
+        }))
+    }
+
+    /// Remembers (replaces) the listing of `feed`.
+    pub fn remember_listing(&self, feed: &str, m: &ListingMemory) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO feed_listing (feed, config_key, kind, listing, since, broken) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (feed) DO UPDATE SET config_key = excluded.config_key, kind = excluded.kind,
+                listing = excluded.listing, since = excluded.since, broken = excluded.broken",
+            params![
+                feed,
+                m.config_key,
+                m.kind.as_str(),
+                m.listing.to_json(),
+                m.since.timestamp(),
+                m.broken
+            ],
+        )
+        .map(drop)
+        .map_err(|e| self.err(e))
+    }
+
+    /// Forgets the listing of `feed`.
+    pub fn forget_listing(&self, feed: &str) -> Result<(), StoreError> {
+        self.exec("DELETE FROM feed_listing WHERE feed = ?1", [feed])
             .map(drop)
             .map_err(|e| self.err(e))
     }
@@ -469,21 +570,32 @@ impl Store {
         error: &str,
         now: DateTime<Utc>,
         schedule: Option<&ScheduleState>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<FailureStreak, StoreError> {
         let path = self.path.clone();
         let err = |source| sqlite_error(&path, source);
         let tx = self.conn.transaction().map_err(err)?;
-        tx.prepare_cached(
-            "INSERT INTO feed_state (feed, failures, last_error, last_failure) VALUES (?1, 1, ?2, ?3)
-             ON CONFLICT (feed) DO UPDATE SET failures = failures + 1, last_error = excluded.last_error,
-                last_failure = excluded.last_failure",
-        )
-        .and_then(|mut st| st.execute(params![feed, error, now.timestamp()]))
-        .map_err(err)?;
+        let streak = tx
+            .prepare_cached(
+                "INSERT INTO feed_state (feed, failures, last_error, last_failure, failing_since) VALUES (?1, 1, ?2, ?3, ?3)
+                 ON CONFLICT (feed) DO UPDATE SET failures = failures + 1, last_error = excluded.last_error,
+                    last_failure = excluded.last_failure,
+                    failing_since = CASE WHEN failures = 0 THEN excluded.failing_since ELSE failing_since END
+                 RETURNING failures, failing_since",
+            )
+            .and_then(|mut st| {
+                st.query_row(params![feed, error, now.timestamp()], |r| {
+                    Ok(FailureStreak {
+                        failures: r.get(0)?,
+                        since: r.get::<_, Option<i64>>(1)?.map(ts),
+                    })
+                })
+            })
+            .map_err(err)?;
         if let Some(sch) = schedule {
             put_schedule(&tx, feed, sch).map_err(err)?;
         }
-        tx.commit().map_err(err)
+        tx.commit().map_err(err)?;
+        Ok(streak)
     }
 
     /// Stores `feed`'s schedule on its own (a 304 commits nothing else).
@@ -764,6 +876,13 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         feed TEXT PRIMARY KEY, next_due INTEGER NOT NULL, interval_secs INTEGER NOT NULL,
         last_fetch INTEGER NOT NULL, last_success INTEGER, last_change INTEGER,
         failures INTEGER NOT NULL DEFAULT 0, fetches INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;",
+    // 2 -> 3: when a feed's failure streak began (unknown for streaks already running), and
+    // the listing each feed remembers: an auto feed's pin or a healed feed's selectors, with
+    // the fingerprint of the config they belong to.
+    "ALTER TABLE feed_state ADD COLUMN failing_since INTEGER;
+     CREATE TABLE IF NOT EXISTS feed_listing (
+        feed TEXT PRIMARY KEY, config_key TEXT NOT NULL, kind TEXT NOT NULL, listing TEXT NOT NULL,
+        since INTEGER NOT NULL, broken TEXT) WITHOUT ROWID;",
 ];
 
 /// Brings the store up to `steps.len()`, one transaction per step, so a failed step leaves
@@ -908,6 +1027,18 @@ mod tests {
                     MIGRATIONS[0]
                 )),
             ),
+            (
+                "version 2 with items, a failing feed and a schedule",
+                2,
+                Some(format!(
+                    "{}; {}; PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = 2;
+                     INSERT INTO items VALUES ('f', 'https://e/a', 'https://e/a', 'A', NULL, 4, NULL, NULL, 'x',
+                                               10, 'page', 10, 10, 10, 0, 0);
+                     INSERT INTO feed_state (feed, render_key, dirty, failures, last_error) VALUES ('f', 'k', 1, 2, 'HTTP 503');
+                     INSERT INTO schedule VALUES ('f', 5000, 1800, 3200, 3200, NULL, 2, 3);",
+                    MIGRATIONS[0], MIGRATIONS[1]
+                )),
+            ),
         ]
     }
 
@@ -939,6 +1070,25 @@ mod tests {
                 assert_eq!(items.len(), 1, "{what}");
                 assert_eq!(items[0].title, "A");
                 assert!(s.feed_state("f").expect("state").dirty, "{what}");
+            }
+            if (1..3).contains(&version) {
+                let st = s.feed_state("f").expect("state");
+                assert_eq!(
+                    st.failing_since, None,
+                    "{what}: no streak start recorded before 3"
+                );
+                assert_eq!(s.listing_memory("f").expect("listing"), None, "{what}");
+            }
+            if version == 2 {
+                let st = s.feed_state("f").expect("state");
+                assert_eq!(
+                    (st.failures, st.last_error.as_deref()),
+                    (2, Some("HTTP 503"))
+                );
+                assert_eq!(
+                    s.schedule("f").expect("schedule").map(|x| x.fetches),
+                    Some(3)
+                );
             }
         }
     }
@@ -1073,6 +1223,107 @@ mod tests {
         let all = s.schedule_states().expect("all");
         let got: Vec<(&str, &ScheduleState)> = all.iter().map(|(k, v)| (k.as_str(), v)).collect();
         assert_eq!(got, vec![("f", &failed), ("g", &other)]);
+    }
+
+    #[test]
+    fn failure_streaks_begin_at_the_first_failure_and_end_with_a_success() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mut s = Store::open(&dir.path().join("s.db"), false).expect("open");
+        let streak = s.record_failure("f", "HTTP 503", ts(100)).expect("fail 1");
+        assert_eq!(
+            streak,
+            FailureStreak {
+                failures: 1,
+                since: Some(ts(100))
+            }
+        );
+        let streak = s.record_failure("f", "HTTP 502", ts(200)).expect("fail 2");
+        assert_eq!(
+            streak,
+            FailureStreak {
+                failures: 2,
+                since: Some(ts(100))
+            },
+            "the start stays"
+        );
+        let st = s.feed_state("f").expect("state");
+        assert_eq!((st.failures, st.failing_since), (2, Some(ts(100))));
+        assert_eq!(st.last_error.as_deref(), Some("HTTP 502"));
+        s.commit_feed("f", &[], &[], false, ts(300))
+            .expect("success");
+        let st = s.feed_state("f").expect("state");
+        assert_eq!((st.failures, st.failing_since), (0, None));
+        let streak = s
+            .record_failure("f", "HTTP 404", ts(400))
+            .expect("fail again");
+        assert_eq!(
+            streak,
+            FailureStreak {
+                failures: 1,
+                since: Some(ts(400))
+            },
+            "a new streak"
+        );
+        // A feed whose state row came from writing its files starts a streak too.
+        s.mark_written("g", "k").expect("mark");
+        let streak = s.record_failure("g", "x", ts(500)).expect("fail");
+        assert_eq!(streak.since, Some(ts(500)));
+    }
+
+    #[test]
+    fn listing_memory_round_trips_and_is_forgotten() {
+        use crate::extract::detect::SelectorSet;
+        let dir = tempfile::tempdir().expect("tmp");
+        let s = Store::open(&dir.path().join("s.db"), false).expect("open");
+        assert_eq!(s.listing_memory("f").expect("read"), None);
+        let mut m = ListingMemory {
+            config_key: "k1".into(),
+            kind: MemoryKind::Pinned,
+            listing: RememberedListing::Selectors(SelectorSet {
+                card: "li.card".into(),
+                title: "h3".into(),
+                ..SelectorSet::default()
+            }),
+            since: ts(100),
+            broken: None,
+        };
+        s.remember_listing("f", &m).expect("save");
+        assert_eq!(s.listing_memory("f").expect("read"), Some(m.clone()));
+        m.kind = MemoryKind::Healed;
+        m.broken = Some("div.old".into());
+        s.remember_listing("f", &m).expect("replace");
+        assert_eq!(s.listing_memory("f").expect("read"), Some(m));
+        s.conn()
+            .execute("UPDATE feed_listing SET listing = 'garbage'", [])
+            .expect("damage");
+        assert_eq!(
+            s.listing_memory("f").expect("read"),
+            None,
+            "unreadable = none"
+        );
+        s.forget_listing("f").expect("forget");
+        assert_eq!(s.listing_memory("f").expect("read"), None);
+    }
+
+    #[test]
+    fn item_ids_of_a_feed() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mut s = Store::open(&dir.path().join("s.db"), false).expect("open");
+        s.commit_feed(
+            "f",
+            &[item("https://e/a", 1), item("https://e/b", 2)],
+            &[],
+            false,
+            ts(3),
+        )
+        .expect("commit");
+        s.commit_feed("g", &[item("https://e/c", 1)], &[], false, ts(3))
+            .expect("commit");
+        let ids = s.item_ids("f").expect("ids");
+        assert_eq!(
+            ids,
+            HashSet::from(["https://e/a".to_string(), "https://e/b".to_string()])
+        );
     }
 
     #[test]

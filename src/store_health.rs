@@ -10,9 +10,11 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use chrono::Utc;
+use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{Connection, OpenFlags};
 
+use crate::heal::{MemoryKind, RememberedListing};
+use crate::report::format_time;
 use crate::store::{self, SCHEMA_VERSION, StoreError};
 
 /// Why a check or repair could not be done.
@@ -41,8 +43,24 @@ pub struct FeedSummary {
     pub items: i64,
     /// Files not yet rewritten after the last change (a crash in between).
     pub dirty: bool,
+    /// Consecutive failed runs.
     pub failures: i64,
     pub last_error: Option<String>,
+    /// When the current failure streak began (unknown for streaks older than the record).
+    pub failing_since: Option<DateTime<Utc>>,
+    /// The listing the feed remembers (an auto feed's pin, or healed selectors).
+    pub listing: Option<ListingSummary>,
+}
+
+/// A remembered listing as `store check` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListingSummary {
+    pub kind: MemoryKind,
+    /// The card selector ("structured data" for a structured listing).
+    pub card: String,
+    pub since: DateTime<Utc>,
+    /// Healed: the card selector that stopped working.
+    pub broken: Option<String>,
 }
 
 /// What `store check` found.
@@ -80,8 +98,35 @@ impl Health {
             if f.dirty {
                 out.push_str(", files pending rewrite");
             }
+            if let Some(l) = &f.listing {
+                match (l.kind, &l.broken) {
+                    (MemoryKind::Healed, Some(b)) => {
+                        let _ = write!(
+                            out,
+                            ", healed {}: card selector `{b}` replaced by `{}`",
+                            format_time(l.since),
+                            l.card
+                        );
+                    }
+                    (kind, _) => {
+                        let _ = write!(
+                            out,
+                            ", {} listing `{}` since {}",
+                            kind.as_str(),
+                            l.card,
+                            format_time(l.since)
+                        );
+                    }
+                }
+            }
             if f.failures > 0 {
-                let _ = write!(out, ", {} failed run(s)", f.failures);
+                match f.failing_since {
+                    Some(t) => {
+                        let _ = write!(out, ", failing since {}", format_time(t));
+                    }
+                    None => out.push_str(", failing"),
+                }
+                let _ = write!(out, " ({} failed run(s) in a row)", f.failures);
                 if let Some(e) = &f.last_error {
                     let _ = write!(out, ": {e}");
                 }
@@ -112,7 +157,7 @@ pub fn check(path: &Path, wait: bool) -> Result<Health, HealthError> {
     let version = store::check_identity(&conn, path)?;
     let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let mut problems = integrity(&conn, path)?;
-    let feeds = match feed_summaries(&conn) {
+    let feeds = match feed_summaries(&conn, version) {
         Ok(f) => f,
         Err(e) => {
             problems.push(format!("cannot read the feed summary: {e}"));
@@ -168,7 +213,7 @@ impl Repair {
 }
 
 /// Tables worth salvaging; the caches (`http_cache`, `robots`) are rebuilt by the next run.
-const HISTORY_TABLES: [&str; 2] = ["items", "feed_state"];
+const HISTORY_TABLES: [&str; 3] = ["items", "feed_state", "feed_listing"];
 
 /// Rebuilds a damaged store from its readable rows (see the module docs).
 pub fn repair(path: &Path, wait: bool) -> Result<Repair, HealthError> {
@@ -285,19 +330,47 @@ fn integrity(conn: &Connection, path: &Path) -> Result<Vec<String>, HealthError>
     }
 }
 
-fn feed_summaries(conn: &Connection) -> rusqlite::Result<Vec<FeedSummary>> {
-    let mut stmt = conn.prepare(
-        "SELECT k.feed, (SELECT count(*) FROM items i WHERE i.feed = k.feed), f.dirty, f.failures, f.last_error
+fn feed_summaries(conn: &Connection, version: i64) -> rusqlite::Result<Vec<FeedSummary>> {
+    // `check` never migrates: a store from before version 3 has no streak start or listings.
+    let sql = if version >= 3 {
+        "SELECT k.feed, (SELECT count(*) FROM items i WHERE i.feed = k.feed), f.dirty, f.failures, f.last_error,
+                f.failing_since, l.kind, l.listing, l.since, l.broken
+         FROM (SELECT feed FROM feed_state UNION SELECT DISTINCT feed FROM items UNION SELECT feed FROM feed_listing) AS k
+         LEFT JOIN feed_state f USING (feed) LEFT JOIN feed_listing l USING (feed) ORDER BY k.feed"
+    } else {
+        "SELECT k.feed, (SELECT count(*) FROM items i WHERE i.feed = k.feed), f.dirty, f.failures, f.last_error,
+                NULL, NULL, NULL, NULL, NULL
          FROM (SELECT feed FROM feed_state UNION SELECT DISTINCT feed FROM items) AS k
-         LEFT JOIN feed_state f USING (feed) ORDER BY k.feed",
-    )?;
+         LEFT JOIN feed_state f USING (feed) ORDER BY k.feed"
+    };
+    let mut stmt = conn.prepare(sql)?;
+    let ts = |t: Option<i64>| t.and_then(|t| Utc.timestamp_opt(t, 0).single());
     let rows = stmt.query_map([], |r| {
+        let listing = match (
+            r.get::<_, Option<String>>(6)?
+                .as_deref()
+                .and_then(MemoryKind::parse),
+            r.get::<_, Option<String>>(7)?
+                .as_deref()
+                .and_then(RememberedListing::from_json),
+            ts(r.get(8)?),
+        ) {
+            (Some(kind), Some(l), Some(since)) => Some(ListingSummary {
+                kind,
+                card: l.card().to_string(),
+                since,
+                broken: r.get(9)?,
+            }),
+            _ => None,
+        };
         Ok(FeedSummary {
             feed: r.get(0)?,
             items: r.get(1)?,
             dirty: r.get::<_, Option<i64>>(2)?.unwrap_or(0) != 0,
             failures: r.get::<_, Option<i64>>(3)?.unwrap_or(0),
             last_error: r.get(4)?,
+            failing_since: ts(r.get(5)?),
+            listing,
         })
     })?;
     rows.collect()

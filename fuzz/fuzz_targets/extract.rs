@@ -1,5 +1,6 @@
-//! HTML + selectors -> cards: bounded parsing, selector extraction and the card limits must
-//! never panic, and every card they let through must be usable.
+//! HTML + selectors -> cards through the extraction stage: bounded parsing, selector
+//! extraction, re-detection and the card limits must never panic, and every card they let
+//! through must be usable.
 //!
 //! Input: up to nine selector lines (card, title, link, author, read_time, teaser, date,
 //! image, category; empty = none), a blank line, then the page bytes. Plain text, so saved
@@ -7,10 +8,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use scifeed::extract::clamp::{MAX_TITLE, clamp_card};
-use scifeed::extract::date::DateContext;
-use scifeed::extract::parse::parse_document;
-use scifeed::extract::select::{CardRules, FieldSelector, PageContext, compile_css, extract_cards};
+use scifeed::extract::clamp::MAX_TITLE;
+use scifeed::extract::select::{CardRules, FieldSelector, compile_css};
+use scifeed::extract::stage::{self, Limits, Listing, Rules};
 
 fuzz_target!(|data: &[u8]| {
     let split = data
@@ -48,33 +48,37 @@ fuzz_target!(|data: &[u8]| {
         category: field(),
     };
     let text = scifeed::decode::decode(page, None);
-    let Ok(doc) = parse_document(&text) else {
-        return;
-    };
     let page_url = url::Url::parse("https://news.example.org/list/").expect("static URL");
     let now = chrono::DateTime::from_timestamp(1_800_000_000, 0).expect("valid");
-    let ctx = PageContext {
-        page_url: &page_url,
+    // The stage as `run` and `preview` call it, re-detection and selector counts included.
+    let stage_rules = Rules {
+        listing: Listing::Selectors(&rules),
         base_url: None,
-        date: DateContext {
-            format: None,
-            tz: chrono_tz::UTC,
-            now,
-        },
-        max_cards: 50,
+        date_format: None,
+        tz: chrono_tz::UTC,
+        next: None,
+        limits: Limits::new(50),
+        redetect: true,
+        stats: true,
     };
-    let out = extract_cards(&doc, &rules, &ctx);
-    assert!(out.cards.len() <= 50);
-    assert!(out.cards.len() <= out.matched);
-    let _ = scifeed::pipeline::diagnose_empty(&text);
-    for c in out.cards {
-        assert!(!c.title.is_empty());
-        assert!(matches!(c.link.scheme(), "http" | "https"), "{}", c.link);
-        if let Some(i) = &c.image {
-            assert!(matches!(i.scheme(), "http" | "https"), "{i}");
+    let pages = match stage::listing(&text, &page_url, &stage_rules, now) {
+        Ok(page) => vec![page],
+        Err(mut e) => {
+            let _ = e.to_string();
+            e.take_alternatives()
         }
-        if let Ok(c) = clamp_card(c) {
+    };
+    for page in pages {
+        assert!(page.cards.len() <= 50);
+        assert!(page.cards.len() <= page.matched);
+        assert_eq!(page.cards.len(), page.date_origins.len());
+        for c in page.cards {
+            assert!(!c.title.is_empty());
             assert!(c.title.chars().count() <= MAX_TITLE);
+            assert!(matches!(c.link.scheme(), "http" | "https"), "{}", c.link);
+            if let Some(i) = &c.image {
+                assert!(matches!(i.scheme(), "http" | "https"), "{i}");
+            }
         }
     }
 });

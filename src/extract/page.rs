@@ -1,7 +1,7 @@
-//! One page, one feed: a parsed listing page and the feed's rules (configured selectors, or
-//! none for auto-detection) in, cards out, with the date pipeline and the structured-data
-//! fallbacks applied. `run` and `preview` both extract through here, so what `preview` shows
-//! is what `run` stores. Pure.
+//! One parsed listing page and the listing to read (selectors, a pinned structured listing,
+//! or auto-detection) in, cards out, with the date pipeline and the structured-data
+//! fallbacks applied. The core of [`super::stage`], which every command and test goes
+//! through (it adds parsing, limits, diagnosis and re-detection). Pure.
 //!
 //! Date pipeline, first hit wins: the card's date selector (+ `date_format`, `timezone`) ->
 //! JSON-LD / microdata for the card's link -> a date printed in the card (English, German,
@@ -104,17 +104,34 @@ pub struct NoListing {
 /// Fewest structured items that make a listing on their own.
 const MIN_STRUCTURED_ITEMS: usize = 3;
 
-/// Extracts the cards of a page. `rules` = `None` means auto: structured data first, else
-/// the best detected listing.
+/// Which listing of a page to read.
+#[derive(Debug, Clone, Copy)]
+pub enum Listing<'a> {
+    /// These selectors (configured, pinned or healed).
+    Selectors(&'a CardRules),
+    /// The page's structured-data listing (a pinned auto listing), with selectors that fill
+    /// images and teasers from the matching cards.
+    Structured { fill: Option<&'a CardRules> },
+    /// Auto: structured data when it lists enough articles, else the best detected listing.
+    Auto,
+}
+
+/// Extracts the cards of a page from `listing`.
 pub fn extract(
     doc: &Html,
-    rules: Option<&CardRules>,
+    listing: Listing<'_>,
     ctx: &PageContext<'_>,
 ) -> Result<PageExtraction, NoListing> {
     let base = select::document_base(doc, ctx.page_url, ctx.base_url);
     let data = structured::listing_data(doc, &base, &ctx.date);
-    let (extraction, elements, source) = match rules {
-        Some(r) => {
+    let listed = || {
+        data.items
+            .iter()
+            .filter(|m| m.title.is_some() && m.url.is_some())
+            .count()
+    };
+    let (extraction, elements, source) = match listing {
+        Listing::Selectors(r) => {
             let (e, els) = select::extract_card_elements(doc, r, ctx);
             (
                 e,
@@ -122,16 +139,24 @@ pub fn extract(
                 CardSource::Selectors,
             )
         }
-        None => {
+        Listing::Structured { fill } => {
+            let n = listed();
+            if n < MIN_STRUCTURED_ITEMS {
+                return Err(NoListing {
+                    reason: format!(
+                        "the page's structured data lists {n} article(s), fewer than the {MIN_STRUCTURED_ITEMS} of its pinned listing"
+                    ),
+                });
+            }
+            let (e, els) = structured_cards(doc, &data, fill, ctx);
+            (e, els, CardSource::Structured { detected: None })
+        }
+        Listing::Auto => {
             let candidates = detect::detect(doc, &base, &ctx.date);
-            let listed = data
-                .items
-                .iter()
-                .filter(|m| m.title.is_some() && m.url.is_some())
-                .count();
-            if listed >= MIN_STRUCTURED_ITEMS {
+            if listed() >= MIN_STRUCTURED_ITEMS {
                 let detected = candidates.into_iter().next().map(Box::new);
-                let (e, els) = structured_cards(doc, &data, detected.as_deref(), ctx);
+                let fill = detected.as_deref().map(|c| &c.rules);
+                let (e, els) = structured_cards(doc, &data, fill, ctx);
                 (e, els, CardSource::Structured { detected })
             } else {
                 let Some(best) = candidates.into_iter().next() else {
@@ -160,7 +185,7 @@ pub fn extract(
 
 fn no_listing_reason(doc: &Html, data: &PageData) -> String {
     let html = doc.root_element().html();
-    if let Some(d) = crate::pipeline::diagnose_empty(&html) {
+    if let Some(d) = super::diagnose::diagnose_empty(&html) {
         return d.to_string();
     }
     let links = doc
@@ -172,16 +197,17 @@ fn no_listing_reason(doc: &Html, data: &PageData) -> String {
     )
 }
 
-/// Cards from structured items, with the detected card of the same link (if any) filling
-/// image, teaser, author and date. Returns the cards and each card's element, if detected.
+/// Cards from structured items, with the card the `fill` selectors find for the same link
+/// (if any) filling image, teaser, author and date. Returns the cards and each card's
+/// element, if found.
 fn structured_cards<'a>(
     doc: &'a Html,
     data: &PageData,
-    detected: Option<&Candidate>,
+    fill: Option<&CardRules>,
     ctx: &PageContext<'_>,
 ) -> (Extraction, Vec<Option<ElementRef<'a>>>) {
-    let (dom, dom_elements) = match detected {
-        Some(c) => select::extract_card_elements(doc, &c.rules, ctx),
+    let (dom, dom_elements) = match fill {
+        Some(rules) => select::extract_card_elements(doc, rules, ctx),
         None => (Extraction::default(), Vec::new()),
     };
     let mut out = Extraction::default();
@@ -305,7 +331,7 @@ mod tests {
     use super::*;
     use crate::extract::date::DateContext;
 
-    fn run(html: &str, rules: Option<&CardRules>) -> PageExtraction {
+    fn run(html: &str, listing: Listing<'_>) -> PageExtraction {
         let doc = Html::parse_document(html);
         let url = Url::parse("https://news.example.org/").expect("url");
         let ctx = PageContext {
@@ -321,7 +347,7 @@ mod tests {
             },
             max_cards: 100,
         };
-        extract(&doc, rules, &ctx).expect("cards")
+        extract(&doc, listing, &ctx).expect("cards")
     }
 
     fn rules(date: Option<&str>) -> CardRules {
@@ -348,7 +374,7 @@ mod tests {
           <li><h3><a href="/a/nothing-at-all-here">E</a></h3><p>Published in 2026 at some point, nobody knows.</p></li>
         </ul></body></html>"#;
         let r = rules(Some("time@datetime"));
-        let got = run(html, Some(&r));
+        let got = run(html, Listing::Selectors(&r));
         let dates: Vec<String> = got
             .extraction
             .cards
@@ -390,7 +416,7 @@ mod tests {
                 )
             })
             .collect();
-        let got = run(&format!("<body><main>{cards}</main></body>"), None);
+        let got = run(&format!("<body><main>{cards}</main></body>"), Listing::Auto);
         assert!(matches!(
             got.source,
             CardSource::Structured { detected: Some(_) }
@@ -418,7 +444,7 @@ mod tests {
             },
             max_cards: 10,
         };
-        let err = extract(&doc, None, &ctx).expect_err("nothing");
+        let err = extract(&doc, Listing::Auto, &ctx).expect_err("nothing");
         assert!(err.to_string().contains("no article listing"), "{err}");
     }
 }

@@ -12,6 +12,7 @@ pub mod cache;
 pub mod gate;
 pub mod retry;
 pub mod robots;
+pub mod validators;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
@@ -25,11 +26,11 @@ use reqwest::header::{
 use url::Url;
 
 use crate::feed::CrawlSettings;
-use crate::store::Validators;
 use cache::CacheHints;
 use gate::HostGates;
 use retry::{Decision, Outcome, Policy};
 use robots::{Denied, HostRobots, RobotsAnswer, RobotsCache, RobotsRegistry};
+pub use validators::Validators;
 
 /// Redirects followed for robots.txt (RFC 9309 2.3.1.2: at least five).
 const ROBOTS_REDIRECTS: usize = 5;
@@ -47,8 +48,8 @@ pub struct Page {
     pub status: u16,
     pub body: Vec<u8>,
     pub content_type: Option<String>,
-    pub etag: Option<String>,
-    pub last_modified: Option<String>,
+    /// This answer's validators (headers and body fingerprint), to store for the next run.
+    pub validators: Validators,
 }
 
 /// Outcome of a successful request.
@@ -56,7 +57,21 @@ pub struct Page {
 pub enum Fetched {
     /// 304: the stored copy is current.
     NotModified,
+    /// 200 with the same bytes as the stored fingerprint: nothing to parse. Carries the
+    /// answer's fresh validators.
+    Unchanged(Validators),
     Page(Page),
+}
+
+impl Fetched {
+    /// `Unchanged` when the page's body is the one `stored` describes, else the page.
+    fn against(page: Page, stored: &Validators) -> Fetched {
+        if stored.same_body(&page.validators) {
+            Fetched::Unchanged(page.validators)
+        } else {
+            Fetched::Page(page)
+        }
+    }
 }
 
 /// Why a fetch failed. Messages name the URL, the cause and, for limits, the setting that
@@ -295,7 +310,8 @@ impl Fetcher {
             .unwrap_or_default()
     }
 
-    /// Fetches `url`, sending the stored validators as a conditional GET.
+    /// Fetches `url`, sending the stored validators as a conditional GET: a 304 is
+    /// [`Fetched::NotModified`], a body with the stored fingerprint [`Fetched::Unchanged`].
     pub async fn fetch(&self, url: &Url, validators: &Validators) -> Result<Fetched, FetchError> {
         self.fetch_with_hints(url, validators).await.0
     }
@@ -319,7 +335,10 @@ impl Fetcher {
         hints: &mut CacheHints,
     ) -> Result<Fetched, FetchError> {
         if url.scheme() == "file" {
-            return self.read_file(url).await;
+            return self
+                .read_file(url)
+                .await
+                .map(|page| Fetched::against(page, validators));
         }
         let mut current = url.clone();
         let mut chain = vec![url.clone()];
@@ -336,14 +355,18 @@ impl Fetcher {
             match resp.status {
                 304 => return Ok(Fetched::NotModified),
                 200..=299 => {
-                    return Ok(Fetched::Page(Page {
+                    let page = Page {
                         url: current,
                         status: resp.status,
                         content_type: resp.header(CONTENT_TYPE),
-                        etag: resp.header(ETAG),
-                        last_modified: resp.header(LAST_MODIFIED),
+                        validators: Validators::of(
+                            resp.header(ETAG),
+                            resp.header(LAST_MODIFIED),
+                            &resp.body,
+                        ),
                         body: resp.body,
-                    }));
+                    };
+                    return Ok(Fetched::against(page, validators));
                 }
                 _ => {
                     let next = redirect_target(&current, &resp)?;
@@ -652,7 +675,7 @@ impl Fetcher {
         Ok(body)
     }
 
-    async fn read_file(&self, url: &Url) -> Result<Fetched, FetchError> {
+    async fn read_file(&self, url: &Url) -> Result<Page, FetchError> {
         let file_err = |source| FetchError::File {
             url: url.to_string(),
             source,
@@ -672,14 +695,13 @@ impl Fetcher {
             });
         }
         let body = std::fs::read(&path).map_err(file_err)?;
-        Ok(Fetched::Page(Page {
+        Ok(Page {
             url: url.clone(),
             status: 200,
+            validators: Validators::of(None, None, &body),
             body,
             content_type: None,
-            etag: None,
-            last_modified: None,
-        }))
+        })
     }
 
     /// Names a transport failure; `progress` is (bytes read, declared length) mid-body.

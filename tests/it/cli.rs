@@ -186,11 +186,12 @@ fn one_failing_feed_does_not_stop_the_others_and_keeps_its_files() {
     assert_eq!(before, after, "failed feed's files are byte-identical");
 }
 
+/// With self-healing off (`tests/it/heal.rs` covers it on), a redesign fails the feed.
 #[test]
 fn selector_that_suddenly_matches_nothing_keeps_the_feed() {
     let sb = Sandbox::new();
     sb.write("page.html", &demo_page());
-    sb.config(&[("ts", "page.html")], "");
+    sb.config(&[("ts", "page.html")], "heal = false");
     sb.run(&[]).success();
     let before = sb.read("out/ts.rss");
     // The site "redesigns": same content, different classes.

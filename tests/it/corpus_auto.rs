@@ -16,8 +16,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use scifeed::canon;
 use scifeed::extract::date::DateContext;
 use scifeed::extract::detect;
-use scifeed::extract::select::{PageContext, extract_cards};
-use scifeed::extract::structured;
+use scifeed::extract::stage::{self, Listing, Rules};
 use serde_json::Value;
 
 use crate::corpus_dir;
@@ -38,8 +37,12 @@ fn date_ctx() -> DateContext<'static> {
 }
 
 fn read_page(path: &Path) -> scraper::Html {
+    scraper::Html::parse_document(&page_text(path))
+}
+
+fn page_text(path: &Path) -> String {
     let body = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    scraper::Html::parse_document(&scifeed::decode::decode(&body, None))
+    scifeed::decode::decode(&body, None).into_owned()
 }
 
 fn listing_stems(corpus: &Path) -> Vec<String> {
@@ -85,13 +88,14 @@ fn detection_finds_the_expected_listing_on_every_corpus_page() {
             failures.push(format!("{stem}: no candidate at all"));
             continue;
         };
-        let ctx = PageContext {
-            page_url: &base,
-            base_url: None,
-            date: date_ctx(),
-            max_cards: 500,
+        let text = page_text(&corpus.join("pages").join(format!("{stem}.html")));
+        let rules = Rules {
+            listing: Listing::Selectors(&best.rules),
+            ..Rules::auto(None, chrono_tz::UTC, 500)
         };
-        let got = extract_cards(&doc, &best.rules, &ctx).cards;
+        let got = stage::listing(&text, &base, &rules, now())
+            .expect("the detected listing extracts")
+            .cards;
         let expected = want["cards"].as_array().expect("cards");
         let mut found = 0;
         let mut titles_ok = 0;
@@ -258,9 +262,10 @@ fn structured_data_gives_what_every_article_page_states() {
             ));
             continue;
         };
-        let doc = read_page(&corpus.join("pages").join(format!("{page}.html")));
+        let text = page_text(&corpus.join("pages").join(format!("{page}.html")));
         let base = Url::parse(url).expect("url");
-        let got = structured::page_data(&doc, &base, &date_ctx()).page;
+        let got = stage::article(&text, &base, &Rules::auto(None, chrono_tz::UTC, 500), now())
+            .expect("article page parses");
         let got_day = got.date.map(|d| d.format("%Y-%m-%d").to_string());
         let checks = [
             (
@@ -319,21 +324,11 @@ fn date_fallbacks_invent_no_dates_on_the_corpus() {
                 .expect("expected json"),
         )
         .expect("json");
-        let doc = read_page(&corpus.join("pages").join(format!("{stem}.html")));
-        let page_url = feed.base_url.clone().expect("base_url");
-        let ctx = PageContext {
-            page_url: &page_url,
-            base_url: None,
-            date: DateContext {
-                format: feed.date_format.as_deref(),
-                tz: feed.timezone,
-                now: now(),
-            },
-            max_cards: 500,
-        };
-        let got = scifeed::extract::page::extract(&doc, feed.rules.as_ref(), &ctx)
+        let path = corpus.join("pages").join(format!("{stem}.html"));
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let page_url = Url::from_file_path(&path).expect("absolute path");
+        let got = crate::extract_page(feed, &bytes, &page_url, now())
             .expect("cards")
-            .extraction
             .cards;
         for (w, g) in want["cards"].as_array().expect("cards").iter().zip(&got) {
             let want_day = w["date"].as_str().map(str::to_string);

@@ -14,8 +14,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, TimeZone, Utc};
 use scifeed::config::{self, Overrides};
-use scifeed::extract::date::DateContext;
-use scifeed::extract::select::{Extraction, PageContext, extract_cards};
+use scifeed::extract::stage::ListingPage;
 use scifeed::feed::{Config, FeedSpec};
 use scifeed::model::Card;
 use serde_json::Value;
@@ -61,27 +60,13 @@ fn now() -> DateTime<Utc> {
         .expect("valid fixed time")
 }
 
-fn extract(feed: &FeedSpec, page: &Path) -> Extraction {
-    let rules = feed
-        .rules
-        .as_ref()
-        .unwrap_or_else(|| panic!("feed {} has no rules", feed.id));
+fn extract(feed: &FeedSpec, page: &Path) -> ListingPage {
+    assert!(feed.rules.is_some(), "feed {} has no rules", feed.id);
     let body = std::fs::read(page).unwrap_or_else(|e| panic!("{}: {e}", page.display()));
-    let text = scifeed::decode::decode(&body, None);
-    let doc = scraper::Html::parse_document(&text);
     let page_url = Url::from_file_path(page)
         .unwrap_or_else(|()| panic!("{} is not an absolute path", page.display()));
-    let ctx = PageContext {
-        page_url: &page_url,
-        base_url: feed.base_url.as_ref(),
-        date: DateContext {
-            format: feed.date_format.as_deref(),
-            tz: feed.timezone,
-            now: now(),
-        },
-        max_cards: 500,
-    };
-    extract_cards(&doc, rules, &ctx)
+    crate::extract_page(feed, &body, &page_url, now())
+        .unwrap_or_else(|e| panic!("{}: {e}", feed.id))
 }
 
 fn json_str(card: &Value, key: &str) -> Option<String> {
@@ -195,7 +180,7 @@ fn corpus_pages_extract_expected_cards() {
         // The relative `url` in feeds.toml assumes the repository sits next to `shared/`;
         // read the page from the corpus that was actually found instead.
         let page = corpus.join("pages").join(format!("{stem}.html"));
-        let Extraction {
+        let ListingPage {
             cards: got,
             warnings,
             ..

@@ -3,8 +3,6 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use scifeed::config::{self, Overrides};
-use scifeed::extract::date::DateContext;
-use scifeed::extract::select::{PageContext, extract_cards};
 
 use crate::repo;
 
@@ -25,19 +23,7 @@ fn demo_pages_extract_exactly_the_expected_cards() {
         .expect("json");
         let path = feed.url.to_file_path().expect("file url");
         let bytes = std::fs::read(path).expect("page");
-        let html = scifeed::decode::decode(&bytes, None);
-        let doc = scraper::Html::parse_document(&html);
-        let ctx = PageContext {
-            page_url: &feed.url,
-            base_url: feed.base_url.as_ref(),
-            date: DateContext {
-                format: feed.date_format.as_deref(),
-                tz: feed.timezone,
-                now,
-            },
-            max_cards: 500,
-        };
-        let got = extract_cards(&doc, feed.rules.as_ref().expect("rules"), &ctx);
+        let got = crate::extract_page(feed, &bytes, &feed.url, now).expect("cards");
         if !got.warnings.is_empty() {
             problems.push(format!("{}: warnings {:?}", feed.id, got.warnings));
         }

@@ -11,10 +11,12 @@ mod corpus_golden;
 mod crash;
 mod crawl;
 mod demo_golden;
+mod heal;
 mod history;
 mod hostile;
 mod http;
 mod lock;
+mod preview_run;
 mod proc;
 mod render_feedcheck;
 mod safe_output;
@@ -51,6 +53,29 @@ pub fn corpus_dir() -> Option<PathBuf> {
         eprintln!("corpus not found, skipping ({})", dir.display());
         None
     }
+}
+
+/// Extracts a saved page for `feed` exactly as `run` does: decode, then the one extraction
+/// stage with the feed's own rules (its selectors, or auto-detection) and `run`'s limits.
+pub fn extract_page(
+    feed: &scifeed::feed::FeedSpec,
+    bytes: &[u8],
+    page_url: &url::Url,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<scifeed::extract::stage::ListingPage, scifeed::extract::stage::ExtractError> {
+    use scifeed::extract::stage::{self, Listing, Rules};
+    let text = scifeed::decode::decode(bytes, None);
+    let listing = feed
+        .rules
+        .as_ref()
+        .map_or(Listing::Auto, Listing::Selectors);
+    let max_cards = scifeed::config::default_settings().crawl.max_cards;
+    stage::listing(
+        &text,
+        page_url,
+        &Rules::for_feed(feed, listing, max_cards),
+        now,
+    )
 }
 
 /// The repository root.
