@@ -505,7 +505,7 @@ fn prefill(args: &Args) -> Res<()> {
                     link: id.clone(),
                     id,
                     title: format!("Old story {k} of feed {f}"),
-                    author: Some("Ada Lovelace".into()),
+                    authors: vec!["Ada Lovelace".into()],
                     read_time: Some(3),
                     teaser: Some("An older teaser that a previous run stored.".into()),
                     image: None,

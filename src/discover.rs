@@ -90,13 +90,18 @@ pub struct Sample {
     pub categories: Vec<String>,
 }
 
+/// Names as one line for display ("Ann Lee, Bo Chen").
+fn joined(names: &[String]) -> Option<String> {
+    (!names.is_empty()).then(|| names.join(", "))
+}
+
 impl Sample {
     fn new(card: &Card, origin: DateOrigin) -> Self {
         Sample {
             title: card.title.clone(),
             // What the feed will link to: tracking parameters and fragments removed.
             link: crate::canon::canonical(&card.link),
-            author: card.author.clone(),
+            author: joined(&card.authors),
             read_time: card.read_time,
             date: card
                 .date
@@ -148,7 +153,7 @@ impl StructuredReport {
                 .page
                 .date
                 .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
-            page_author: d.page.author.clone(),
+            page_author: joined(&d.page.authors),
         }
     }
 }
@@ -499,7 +504,7 @@ pub fn preview(
     for (name, missing) in [
         (
             "author",
-            cards.iter().filter(|c| c.author.is_none()).count(),
+            cards.iter().filter(|c| c.authors.is_empty()).count(),
         ),
         ("date", cards.iter().filter(|c| c.date.is_none()).count()),
         (

@@ -152,7 +152,7 @@ pub fn retry_after() -> Duration {
 /// item first seen in this run: an emitted date never changes.
 pub fn wants(item: &Item, now: DateTime<Utc>) -> bool {
     (is_new(item, now) && item.date_source == DateSource::FirstSeen)
-        || item.author.is_none()
+        || item.authors.is_empty()
         || item.image.is_none()
         || item.read_time.is_none()
 }
@@ -178,7 +178,7 @@ pub fn record_from_page(meta: &ArticleMeta, now: DateTime<Utc>) -> ArticleRecord
         fetched: now,
         error: None,
         title: meta.title.clone(),
-        author: meta.author.clone(),
+        authors: meta.authors.clone(),
         published: meta.date,
         image: meta.image.as_ref().map(ToString::to_string),
         read_time,
@@ -229,8 +229,8 @@ pub fn apply(item: &mut Item, rec: &ArticleRecord, now: DateTime<Utc>) -> bool {
         item.updated = d;
         item.date_source = DateSource::Page;
     }
-    if item.author.is_none() {
-        item.author.clone_from(&rec.author);
+    if item.authors.is_empty() {
+        item.authors.clone_from(&rec.authors);
     }
     if item.image.is_none() {
         item.image.clone_from(&rec.image);
@@ -263,7 +263,7 @@ mod tests {
             id: "https://e/a".into(),
             link: "https://e/a".into(),
             title: "Mice grow new teeth in the lab".into(),
-            author: None,
+            authors: Vec::new(),
             read_time: None,
             read_time_estimated: false,
             teaser: None,
@@ -282,7 +282,7 @@ mod tests {
         ArticleRecord {
             fetched: t(100),
             title: Some("Mice grow new teeth | Lab News".into()),
-            author: Some("Ann Lee".into()),
+            authors: vec!["Ann Lee".into()],
             published: Some(t(-5000)),
             image: Some("https://e/i.jpg".into()),
             read_time: Some(5),
@@ -325,7 +325,7 @@ mod tests {
         assert_eq!(it.published, t(-5000));
         assert_eq!(it.updated, t(-5000));
         assert_eq!(it.date_source, DateSource::Page);
-        assert_eq!(it.author.as_deref(), Some("Ann Lee"));
+        assert_eq!(it.authors, ["Ann Lee"]);
         assert_eq!((it.read_time, it.read_time_estimated), (Some(5), true));
         assert!(!wants(&it, t(100)));
     }
@@ -337,7 +337,7 @@ mod tests {
         assert_eq!(it.published, t(0), "an emitted date never changes");
         assert_eq!(it.date_source, DateSource::FirstSeen);
         assert_eq!(it.updated, t(100), "the filled author is an update");
-        assert_eq!(it.author.as_deref(), Some("Ann Lee"));
+        assert_eq!(it.authors, ["Ann Lee"]);
         // Nothing missing any more: nothing changes, nothing is wanted.
         assert!(!apply(&mut it, &rec(), t(200)));
     }
@@ -345,10 +345,10 @@ mod tests {
     #[test]
     fn stated_fields_and_foreign_pages_are_left_alone() {
         let mut it = item(100, DateSource::Page);
-        it.author = Some("Card Author".into());
+        it.authors = vec!["Card Author".into()];
         it.read_time = Some(3);
         apply(&mut it, &rec(), t(100));
-        assert_eq!(it.author.as_deref(), Some("Card Author"));
+        assert_eq!(it.authors, ["Card Author"]);
         assert_eq!((it.read_time, it.read_time_estimated), (Some(3), false));
         assert_eq!(it.published, t(100), "a page date from the card stays");
 

@@ -69,7 +69,7 @@ pub fn merge(known: &HashMap<String, Item>, cards: &[Card], now: DateTime<Utc>) 
                     link: id.clone(),
                     id,
                     title: card.title.clone(),
-                    author: card.author.clone(),
+                    authors: card.authors.clone(),
                     read_time: card.read_time,
                     read_time_estimated: false,
                     teaser: card.teaser.clone(),
@@ -92,8 +92,8 @@ pub fn merge(known: &HashMap<String, Item>, cards: &[Card], now: DateTime<Utc>) 
 /// so a page that drops a teaser for a day does not erase it from the feed.
 fn apply_content(item: &mut Item, card: &Card) {
     item.title.clone_from(&card.title);
-    if card.author.is_some() {
-        item.author.clone_from(&card.author);
+    if !card.authors.is_empty() {
+        item.authors.clone_from(&card.authors);
     }
     if card.read_time.is_some() {
         item.read_time = card.read_time;
@@ -112,7 +112,7 @@ fn apply_content(item: &mut Item, card: &Card) {
 
 fn content_differs(a: &Item, b: &Item) -> bool {
     a.title != b.title
-        || a.author != b.author
+        || a.authors != b.authors
         || a.read_time != b.read_time
         || a.read_time_estimated != b.read_time_estimated
         || a.teaser != b.teaser
@@ -163,7 +163,7 @@ mod tests {
         Card {
             title: title.into(),
             link: Url::parse(&format!("https://ex.org/{path}")).expect("url"),
-            author: None,
+            authors: Vec::new(),
             read_time: None,
             teaser: None,
             date: None,

@@ -39,7 +39,7 @@ fn card() -> impl Strategy<Value = Card> {
             Card {
                 title: format!("Title {n}.{title}"),
                 link: Url::parse(&link).expect("valid URL"),
-                author: Some(format!("Author {}", n % 3)),
+                authors: vec![format!("Author {}", n % 3)],
                 read_time: Some(u32::try_from(n).unwrap_or(0) + 1),
                 teaser: teaser.map(|v| format!("Teaser {n}.{v}")),
                 date: date.map(t),

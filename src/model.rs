@@ -12,8 +12,9 @@ pub struct Card {
     pub title: String,
     /// Absolute http(s) link to the article.
     pub link: Url,
-    /// Byline without prefixes ("Andy Carstens", "A and B").
-    pub author: Option<String>,
+    /// One entry per person named in the byline, prefixes stripped ("Andy Carstens";
+    /// "A and B" gives two).
+    pub authors: Vec<String>,
     /// Reading time in minutes.
     pub read_time: Option<u32>,
     /// Plain-text teaser.
@@ -68,7 +69,8 @@ pub struct Item {
     /// Link readers open: the canonical link, so tracking parameters never reach them.
     pub link: String,
     pub title: String,
-    pub author: Option<String>,
+    /// One entry per person, in byline order.
+    pub authors: Vec<String>,
     pub read_time: Option<u32>,
     /// Whether `read_time` is scifeed's estimate from the article's word count (the page
     /// stated none), not a time the site printed.
@@ -97,7 +99,8 @@ pub struct ArticleRecord {
     /// Why the fetch failed (the other fields are then empty); retried after a day.
     pub error: Option<String>,
     pub title: Option<String>,
-    pub author: Option<String>,
+    /// One entry per person.
+    pub authors: Vec<String>,
     pub published: Option<DateTime<Utc>>,
     pub image: Option<String>,
     /// Minutes: stated by the page, or estimated from `word_count`.

@@ -162,7 +162,7 @@ mod tests {
             .map(|l| Card {
                 title: format!("T {l}"),
                 link: Url::parse(&format!("https://e.org/{l}")).expect("url"),
-                author: None,
+                authors: Vec::new(),
                 read_time: None,
                 teaser: None,
                 date: None,

@@ -427,7 +427,7 @@ impl Store {
                     i.id,
                     i.link,
                     i.title,
-                    i.author,
+                    encode_authors(&i.authors),
                     i.read_time,
                     i.teaser,
                     i.image,
@@ -670,7 +670,7 @@ impl Store {
                         fetched: ts(r.get(0)?),
                         error: r.get(1)?,
                         title: r.get(2)?,
-                        author: r.get(3)?,
+                        authors: decode_authors(r.get(3)?),
                         published: r.get::<_, Option<i64>>(4)?.map(ts),
                         image: r.get(5)?,
                         read_time: r.get(6)?,
@@ -699,7 +699,7 @@ impl Store {
                     rec.fetched.timestamp(),
                     rec.error,
                     rec.title,
-                    rec.author,
+                    encode_authors(&rec.authors),
                     rec.published.map(|d| d.timestamp()),
                     rec.image,
                     rec.read_time,
@@ -819,7 +819,7 @@ fn row_to_item(r: &rusqlite::Row<'_>) -> rusqlite::Result<Item> {
         id: r.get(0)?,
         link: r.get(1)?,
         title: r.get(2)?,
-        author: r.get(3)?,
+        authors: decode_authors(r.get(3)?),
         read_time: r.get(4)?,
         teaser: r.get(5)?,
         image: r.get(6)?,
@@ -845,6 +845,16 @@ fn decode_categories(s: &str) -> Vec<String> {
     } else {
         s.split('\u{1f}').map(str::to_string).collect()
     }
+}
+
+/// Authors share the `author` column, joined like categories; a row written before
+/// bylines were split holds one name (or one "A, B" string) and reads as one entry.
+fn encode_authors(a: &[String]) -> Option<String> {
+    (!a.is_empty()).then(|| a.join("\u{1f}"))
+}
+
+fn decode_authors(s: Option<String>) -> Vec<String> {
+    s.as_deref().map(decode_categories).unwrap_or_default()
 }
 
 /// Schema migrations: entry `i` takes a store from version `i` to `i + 1`. Append new
@@ -917,7 +927,7 @@ mod tests {
             id: id.into(),
             link: id.into(),
             title: format!("T {id}"),
-            author: Some("A".into()),
+            authors: vec!["A".into()],
             read_time: Some(4),
             teaser: None,
             image: None,
@@ -969,6 +979,39 @@ mod tests {
             .expect("ids");
         assert_eq!(got.len(), 1);
         assert!(s.integrity_problems().expect("check").is_empty());
+    }
+
+    /// Several authors share the `author` column; a row from before bylines were split
+    /// (one "A, B" string) reads as one name, and no author as none.
+    #[test]
+    fn authors_round_trip_and_old_rows_read() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mut s = Store::open(&dir.path().join("s.db"), false).expect("open");
+        let mut several = item("https://e/a", 10);
+        several.authors = vec!["Ann Lee".into(), "Bo Chen".into()];
+        let mut none = item("https://e/b", 20);
+        none.authors = Vec::new();
+        s.commit_feed("f", &[several.clone(), none.clone()], &[], false, ts(30))
+            .expect("commit");
+        s.conn
+            .execute(
+                "UPDATE items SET author = 'Cy Diaz, Di Eng' WHERE id = 'https://e/b'",
+                [],
+            )
+            .expect("old-style row");
+        let got = s
+            .items_by_ids("f", &["https://e/a".into(), "https://e/b".into()])
+            .expect("ids");
+        assert_eq!(got["https://e/a"].authors, ["Ann Lee", "Bo Chen"]);
+        assert_eq!(got["https://e/b"].authors, ["Cy Diaz, Di Eng"]);
+        s.conn
+            .execute(
+                "UPDATE items SET author = NULL WHERE id = 'https://e/b'",
+                [],
+            )
+            .expect("null");
+        let got = s.items_by_ids("f", &["https://e/b".into()]).expect("ids");
+        assert!(got["https://e/b"].authors.is_empty());
     }
 
     #[test]
@@ -1143,7 +1186,7 @@ mod tests {
         assert_eq!(s.article("https://e/a").expect("read"), None);
         let rec = ArticleRecord {
             fetched: ts(100),
-            author: Some("Ann".into()),
+            authors: vec!["Ann".into()],
             published: Some(ts(50)),
             read_time: Some(5),
             read_time_estimated: true,

@@ -17,6 +17,8 @@ pub const MAX_TITLE: usize = 500;
 pub const MAX_TEASER: usize = 2_000;
 /// Longest byline kept, in characters.
 pub const MAX_AUTHOR: usize = 300;
+/// Most names kept from one byline.
+pub const MAX_AUTHORS: usize = 20;
 /// Longest category label kept, in characters.
 pub const MAX_CATEGORY: usize = 100;
 /// Categories kept per card.
@@ -43,7 +45,8 @@ pub fn clamp_card(mut card: Card) -> Result<Card, String> {
     if let Some(t) = &mut card.teaser {
         truncate(t, MAX_TEASER);
     }
-    if let Some(a) = &mut card.author {
+    card.authors.truncate(MAX_AUTHORS);
+    for a in &mut card.authors {
         truncate(a, MAX_AUTHOR);
     }
     card.image = card
@@ -86,7 +89,7 @@ mod tests {
         Card {
             title: "T".into(),
             link: Url::parse(link).expect("url"),
-            author: None,
+            authors: Vec::new(),
             read_time: None,
             teaser: None,
             date: None,
@@ -119,7 +122,7 @@ mod tests {
         let mut c = card("https://e.org/a");
         c.title = "t".repeat(5_000_000);
         c.teaser = Some("&amp;".repeat(1_000_000));
-        c.author = Some("A".repeat(10_000));
+        c.authors = (0..50).map(|i| format!("{i}").repeat(10_000)).collect();
         c.categories = (0..100).map(|i| format!("c{i}").repeat(100)).collect();
         c.image = Some(Url::parse("data:image/png;base64,AAAA").expect("url"));
         let c = clamp_card(c).expect("kept");
@@ -128,10 +131,8 @@ mod tests {
             c.teaser.as_deref().map(|t| t.chars().count()),
             Some(MAX_TEASER)
         );
-        assert_eq!(
-            c.author.as_deref().map(|t| t.chars().count()),
-            Some(MAX_AUTHOR)
-        );
+        assert_eq!(c.authors.len(), MAX_AUTHORS);
+        assert!(c.authors.iter().all(|a| a.chars().count() <= MAX_AUTHOR));
         assert_eq!(c.categories.len(), MAX_CATEGORIES);
         assert!(
             c.categories

@@ -11,7 +11,7 @@ use chrono::{
 };
 use chrono_tz::Tz;
 
-use super::fields::fold_ws;
+use super::text::fold_ws;
 
 /// How a date was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,7 +43,9 @@ const MIN_YEAR: i32 = 1990;
 /// 2. RFC 3339 and RFC 2822 as a whole string;
 /// 3. the leftmost calendar date in the text: ISO "2026-11-26" (with optional time), "2026/11/26",
 ///    "11/12/2026" (slashes are US month/day, read as day/month only when month/day is
-///    impossible; dashes are always year-month-day), "26.11.2026" (day.month.year), and month
+///    impossible; dashes with the year first are year-month-day, with the year last only
+///    when one order alone is a date: "24-11-2026"), "26.11.2026" (day.month.year),
+///    "24-Nov-2026", and month
 ///    names in English, German, French and Spanish, with an optional following time, am/pm and
 ///    zone ("GMT", "+0100", "EST", "CET");
 /// 4. relative phrases anchored at `ctx.now`: "3 hours ago", "vor 2 Stunden", "il y a 3 heures",
@@ -114,6 +116,64 @@ pub fn parse_tz(name: &str) -> Result<Tz, String> {
              \"America/New_York\" or \"UTC\""
         )),
     }
+}
+
+/// The publication day an article URL states: `/2018/03/16/slug`, `/2026/nov/24/slug`,
+/// `/2026-11-24-slug`, `/slug-20261124/`. Midnight of that day in `ctx.tz`. A year and month
+/// alone (`/2018/03/slug`) say nothing about the day, so they give None, as do impossible
+/// dates, years before 1990 and days after `ctx.now`.
+pub fn date_from_url(url: &url::Url, ctx: &DateContext) -> Option<DateTime<Utc>> {
+    let segments: Vec<&str> = url.path().split('/').filter(|s| !s.is_empty()).collect();
+    let plausible = |d: NaiveDate| {
+        let t = local_to_utc(ctx.tz, d.and_time(NaiveTime::MIN))?;
+        (d.year() >= MIN_YEAR && t <= ctx.now).then_some(t)
+    };
+    // Three segments in a row: year, month (number or name), day.
+    for w in segments.windows(3) {
+        let (Some(y), Some(m), Some(d)) = (
+            url_number(w[0], 4),
+            url_number(w[1], 2).or_else(|| month_of(&w[1].to_lowercase())),
+            url_number(w[2], 2),
+        ) else {
+            continue;
+        };
+        if let Some(t) = i32::try_from(y)
+            .ok()
+            .and_then(|y| NaiveDate::from_ymd_opt(y, m, d))
+            .and_then(plausible)
+        {
+            return Some(t);
+        }
+    }
+    // One segment: "2026-11-24-slug", "2026-11-24", "slug-20261124", "slug_20261124.html".
+    for seg in &segments {
+        let stem = seg.split('.').next().unwrap_or(seg);
+        let lead = stem
+            .get(..10)
+            .filter(|_| stem.len() == 10 || stem[10..].starts_with(['-', '_']))
+            .and_then(|h| NaiveDate::parse_from_str(h, "%Y-%m-%d").ok());
+        let tail = stem
+            .rsplit(['-', '_'])
+            .next()
+            .filter(|t| t.len() == 8 && t.bytes().all(|b| b.is_ascii_digit()) && *t != stem)
+            .and_then(|t| NaiveDate::parse_from_str(t, "%Y%m%d").ok());
+        if let Some(t) = lead.or(tail).and_then(plausible) {
+            return Some(t);
+        }
+    }
+    None
+}
+
+/// A path segment that is a number of at most `max_digits` digits (years exactly four).
+fn url_number(seg: &str, max_digits: usize) -> Option<u32> {
+    let ok = if max_digits == 4 {
+        seg.len() == 4
+    } else {
+        (1..=max_digits).contains(&seg.len())
+    };
+    (ok && seg.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| seg.parse().ok())
+        .flatten()
 }
 
 /// Whether `s` holds a date anywhere (absolute or relative); used to drop date parts of bylines.
@@ -411,14 +471,25 @@ fn numeric_ymd(toks: &[Tok<'_>], i: usize) -> Option<(NaiveDate, usize)> {
 /// "26.11.2026" (day.month.year, as German sites write it).
 fn numeric_dmy(toks: &[Tok<'_>], i: usize) -> Option<(NaiveDate, usize)> {
     let a = num(toks, i, 2)?;
-    let sep = punct(toks, i + 1).filter(|c| matches!(c, '/' | '.'))?;
+    let sep = punct(toks, i + 1).filter(|c| matches!(c, '/' | '.' | '-'))?;
     let b = num(toks, i + 2, 2)?;
     (punct(toks, i + 3) == Some(sep) && (i + 1..=i + 4).all(|k| glued(toks, k))).then_some(())?;
     let y = year(toks, i + 4)?;
     let date = if sep == '/' {
         NaiveDate::from_ymd_opt(y, a, b).or_else(|| NaiveDate::from_ymd_opt(y, b, a))
-    } else {
+    } else if sep == '.' {
         NaiveDate::from_ymd_opt(y, b, a)
+    } else {
+        // "24-11-2026" (a year last cannot be ISO): only when one reading alone is a date,
+        // since dashes are written day first and month first alike.
+        match (
+            NaiveDate::from_ymd_opt(y, b, a),
+            NaiveDate::from_ymd_opt(y, a, b),
+        ) {
+            (Some(d), None) | (None, Some(d)) => Some(d),
+            (Some(d), Some(_)) if a == b => Some(d),
+            _ => None,
+        }
     };
     Some((date?, i + 5))
 }
@@ -447,6 +518,18 @@ fn month_first(toks: &[Tok<'_>], i: usize) -> Option<(NaiveDate, usize)> {
 fn day_first(toks: &[Tok<'_>], i: usize) -> Option<(NaiveDate, usize)> {
     let d = num(toks, i, 2)?;
     let mut j = i + 1;
+    // "24-Nov-2026", "24-NOV-2026": dashes glued on both sides of the month.
+    if punct(toks, j) == Some('-')
+        && glued(toks, j)
+        && glued(toks, j + 1)
+        && let Some(m) = word(toks, j + 1).and_then(month_of)
+        && punct(toks, j + 2) == Some('-')
+        && glued(toks, j + 2)
+        && glued(toks, j + 3)
+    {
+        let y = year(toks, j + 3)?;
+        return Some((NaiveDate::from_ymd_opt(y, m, d)?, j + 4));
+    }
     if punct(toks, j) == Some('.') && glued(toks, j) {
         j += 1;
     }
@@ -820,6 +903,65 @@ mod tests {
     }
 
     #[test]
+    fn dates_from_urls() {
+        let ctx = DateContext {
+            format: None,
+            tz: Tz::Europe__Berlin,
+            now: Utc
+                .with_ymd_and_hms(2026, 11, 26, 12, 0, 0)
+                .single()
+                .expect("valid"),
+        };
+        let rows: &[(&str, Option<&str>)] = &[
+            (
+                "https://x.org/2018/03/16/some-slug/",
+                Some("2018-03-15T23:00:00+00:00"),
+            ),
+            (
+                "https://x.org/news/2026/11/24/slug",
+                Some("2026-11-23T23:00:00+00:00"),
+            ),
+            (
+                "https://x.org/science/2026/nov/24/slug",
+                Some("2026-11-23T23:00:00+00:00"),
+            ),
+            (
+                "https://x.org/2026-11-24-slug",
+                Some("2026-11-23T23:00:00+00:00"),
+            ),
+            (
+                "https://x.org/blog/2026-11-24/",
+                Some("2026-11-23T23:00:00+00:00"),
+            ),
+            (
+                "https://x.org/hidden-heroines-of-chaos-20190520/",
+                Some("2019-05-19T22:00:00+00:00"),
+            ),
+            (
+                "https://x.org/a/slug_20190520.html",
+                Some("2019-05-19T22:00:00+00:00"),
+            ),
+            // Month precision, ids, impossible and future dates.
+            ("https://x.org/2018/03/some-slug/", None),
+            ("https://x.org/releases/2026/11/261126100000.htm", None),
+            ("https://x.org/news/science-environment-67001371", None),
+            ("https://x.org/2026/02/30/slug", None),
+            ("https://x.org/1989/01/02/slug", None),
+            ("https://x.org/2026/12/24/slug", None),
+            ("https://x.org/12345678", None),
+            ("https://x.org/story/2026-11-24x", None),
+        ];
+        for (u, want) in rows {
+            let url = url::Url::parse(u).expect("url");
+            assert_eq!(
+                date_from_url(&url, &ctx).map(|d| d.to_rfc3339()).as_deref(),
+                *want,
+                "{u}"
+            );
+        }
+    }
+
+    #[test]
     fn absolute_table() {
         let rows: &[(&str, Tz, Option<&str>)] = &[
             // RFC 3339 and ISO forms
@@ -1041,6 +1183,10 @@ mod tests {
             ("31 April 2026", UTC, None),
             ("13/13/2026", UTC, None),
             ("11-12-2026", UTC, None),
+            ("24-11-2026", UTC, Some("2026-11-24T00:00:00+00:00")),
+            ("11-24-2026", UTC, Some("2026-11-24T00:00:00+00:00")),
+            ("24-Nov-2026", UTC, Some("2026-11-24T00:00:00+00:00")),
+            ("05-MAR-2018", UTC, Some("2018-03-05T00:00:00+00:00")),
             ("15 JAN 20", UTC, None),
             ("11/12/26", UTC, None),
             ("Dec 31, 1989", UTC, None),

@@ -27,16 +27,97 @@ use scraper::{ElementRef, Html, Selector};
 use url::Url;
 
 use super::date::{DateContext, DateKind, is_whole_date, parse_date};
-use super::fields::{parse_author, parse_read_time};
-use super::select::{CardRules, FieldSelector, compile_css, element_text};
+use super::meta::{self, Meta};
+use super::select::{CardRules, FieldSelector, compile_css, image_element};
+use super::text::{alpha_words, element_text};
+use super::vocab;
 use crate::canon;
 
-/// Fewest cards a listing may have.
-pub const MIN_CARDS: usize = 3;
-/// Deepest level below a common ancestor at which two groups still merge.
-const MAX_MERGE_DISTANCE: usize = 2;
-/// How many candidates get selectors derived (the rest are not shown).
-const MAX_CANDIDATES: usize = 5;
+pub use weights::MIN_CARDS;
+use weights::{MAX_CANDIDATES, MAX_MERGE_DISTANCE};
+
+/// Every number detection decides by: what a card is, how listings are scored, when a
+/// field selector is derived. Scores multiply; only their order matters, so the weights
+/// say how much one kind of evidence counts against another.
+pub mod weights {
+    /// Fewest cards a listing may have.
+    pub const MIN_CARDS: usize = 3;
+    /// Deepest level below a common ancestor at which two groups still merge.
+    pub const MAX_MERGE_DISTANCE: usize = 2;
+    /// Deepest level at which zones built alike (the same tags and classes on the way down
+    /// from the common ancestor) still merge.
+    pub const MAX_ZONE_DISTANCE: usize = 5;
+    /// How many candidates get selectors derived (the rest are not shown).
+    pub const MAX_CANDIDATES: usize = 5;
+    /// Fewest turns each shape of an alternating stream takes (hero, block, hero, block).
+    pub const MIN_TURNS: usize = 2;
+    /// Most levels a headline's unit is widened past links to other articles.
+    pub const MAX_SUBLINK_WIDENING: usize = 3;
+    /// Most cards of a lead (feature) group that joins the listing after it.
+    pub const MAX_LEAD_CARDS: usize = 2;
+    /// Share of class words a lead card and the listing's cards have in common (Jaccard).
+    pub const MIN_FAMILY_SIMILARITY: f64 = 0.5;
+
+    /// A URL linked this often, always with at most [`MAX_LABEL_WORDS`] words of text and
+    /// never as a headline, is a section label, not an article.
+    pub const MIN_LABEL_LINKS: usize = 3;
+    pub const MAX_LABEL_WORDS: usize = 4;
+
+    /// A card's title: at least this many words with letters (three unless it is a heading),
+    /// at most this many characters.
+    pub const MIN_TITLE_WORDS: usize = 2;
+    pub const MIN_TITLE_WORDS_NO_HEADING: usize = 3;
+    pub const MAX_TITLE_CHARS: usize = 300;
+    /// A teaser has at least this many words.
+    pub const MIN_TEASER_WORDS: usize = 8;
+    /// A date element's text is at most this long (a relative phrase at most
+    /// [`MAX_RELATIVE_DATE_CHARS`], three words).
+    pub const MAX_DATE_CHARS: usize = 40;
+    pub const MAX_RELATIVE_DATE_CHARS: usize = 20;
+    /// Longest text piece (between tags) looked at for a date inside a meta line.
+    pub const MAX_META_PIECE_BYTES: usize = 120;
+    /// A read time element's text is at most this long.
+    pub const MAX_READ_TIME_CHARS: usize = 60;
+    /// A category label: at most this many characters and words.
+    pub const MAX_CATEGORY_CHARS: usize = 40;
+    pub const MAX_CATEGORY_WORDS: usize = 4;
+
+    /// Score: `ln(1 + cards)` times one plus these weights times the share of cards that
+    /// show each field.
+    pub const W_HEADINGS: f64 = 0.5;
+    pub const W_IMAGES: f64 = 0.6;
+    pub const W_TEASERS: f64 = 0.6;
+    pub const W_DATES: f64 = 0.6;
+    pub const W_AUTHORS: f64 = 0.3;
+    /// Listings of short titles are menus: mean title words below 3 and below 5 multiply
+    /// the score by these.
+    pub const SHORT_TITLES: f64 = 0.3;
+    pub const SHORTISH_TITLES: f64 = 0.8;
+    /// Position on the page: the score is multiplied by `TOP - SLOPE * position` (0 = top).
+    pub const POSITION_TOP: f64 = 1.3;
+    pub const POSITION_SLOPE: f64 = 0.6;
+    /// Merged lists of fewer than 2.5 (1.5) cards each are an index of sections (scattered
+    /// single cards), multiplied by these.
+    pub const FEW_PER_LIST: f64 = 0.7;
+    pub const ONE_PER_LIST: f64 = 0.4;
+    /// Inside page chrome; below a widget marker (class words or a widget heading).
+    pub const CHROME: f64 = 0.15;
+    pub const WIDGET: f64 = 0.5;
+
+    /// Share of a listing's cards that must show a field before a selector is derived for
+    /// it. Teasers often show on the lead cards only, so they need fewer.
+    pub const MIN_SHARE_IMAGE: f64 = 0.2;
+    pub const MIN_SHARE_TEASER: f64 = 0.15;
+    pub const MIN_SHARE_META: f64 = 0.3;
+
+    /// Selector costs: characters, plus these for each layout utility class and for a bare
+    /// generic tag (`span`, `div`), which the next redesign breaks.
+    pub const COST_UTILITY_CLASS: usize = 20;
+    pub const COST_BARE_CARD_TAG: usize = 15;
+    pub const COST_BARE_FIELD_TAG: usize = 30;
+    /// Most selector options tried per field.
+    pub const MAX_FIELD_OPTIONS: usize = 60;
+}
 
 /// The selectors of a candidate as config text (what `[feed.select]` would hold).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -140,6 +221,7 @@ pub fn detect(doc: &Html, page_url: &Url, ctx: &DateContext<'_>) -> Vec<Candidat
     let units = page.units(ctx);
     let mut groups = merge_groups(&page, sibling_groups(&page, &units), &units);
     groups.extend(alternating_groups(&page, &groups, &units));
+    groups.extend(lead_groups(&page, &groups, &units));
     for g in &groups {
         tracing::trace!(
             tag = %g.tag,
@@ -296,6 +378,28 @@ impl<'a> PageIndex<'a> {
             });
             link_url.insert(el.id(), id);
         }
+        // A URL that many links share, always with a short label and never as a headline,
+        // is a section or tag page ("Science & Environment" under every card), not an
+        // article, however article-like its path.
+        let mut labels: Vec<(usize, usize, bool)> = vec![(0, 0, false); urls.len()];
+        for (&el, &u) in &link_url {
+            let Some(a) = doc.tree.get(el).and_then(ElementRef::wrap) else {
+                continue;
+            };
+            let entry = &mut labels[u];
+            entry.0 += 1;
+            entry.1 = entry.1.max(alpha_words(&element_text(a)));
+            entry.2 |= a
+                .ancestors()
+                .filter_map(ElementRef::wrap)
+                .any(|h| matches!(h.value().name(), "h1" | "h2" | "h3" | "h4" | "h5" | "h6"))
+                || a.descendent_elements()
+                    .any(|h| matches!(h.value().name(), "h1" | "h2" | "h3" | "h4" | "h5" | "h6"));
+        }
+        link_url.retain(|_, u| {
+            let (n, words, headline) = labels[*u];
+            headline || n < weights::MIN_LABEL_LINKS || words > weights::MAX_LABEL_WORDS
+        });
         let mut below: HashMap<NodeId, Below> = HashMap::with_capacity(all.len());
         // Reverse preorder visits children before their parents.
         for el in all.iter().rev() {
@@ -359,6 +463,53 @@ impl<'a> PageIndex<'a> {
             }
         }
         out.sort_by_key(|u| self.order(u.el));
+        self.widen_past_sublinks(out, ctx)
+    }
+
+    /// A card that also links to other articles ("Related: ..." sublinks under it) stops
+    /// the widening at its headline, leaving its image, teaser and byline outside. A unit
+    /// with a heading is widened past such links, up to [`weights::MAX_SUBLINK_WIDENING`]
+    /// levels, while the wider element holds no other unit with a heading (which would be
+    /// another story).
+    fn widen_past_sublinks(&self, units: Vec<Unit>, ctx: &DateContext<'_>) -> Vec<Unit> {
+        let headed: Vec<NodeId> = units.iter().filter(|u| u.heading).map(|u| u.el).collect();
+        let holds_other_headline = |p: ElementRef<'_>, own: NodeId| {
+            headed.iter().any(|&h| {
+                h != own
+                    && self
+                        .el(h)
+                        .is_some_and(|e| e.ancestors().any(|a| a.id() == p.id()))
+            })
+        };
+        let mut out = Vec::with_capacity(units.len());
+        for u in units {
+            if !u.heading || self.below(u.el) == Below::Many {
+                out.push(u);
+                continue;
+            }
+            let Some(mut cur) = self.el(u.el) else {
+                out.push(u);
+                continue;
+            };
+            for _ in 0..weights::MAX_SUBLINK_WIDENING {
+                let Some(p) = cur.parent().and_then(ElementRef::wrap) else {
+                    break;
+                };
+                if matches!(p.value().name(), "body" | "html") || holds_other_headline(p, u.el) {
+                    break;
+                }
+                cur = p;
+            }
+            match (cur.id() != u.el)
+                .then(|| self.unit(cur, u.url, ctx))
+                .flatten()
+            {
+                Some(wider) => out.push(wider),
+                None => out.push(u),
+            }
+        }
+        out.sort_by_key(|u| self.order(u.el));
+        out.dedup_by_key(|u| u.el);
         out
     }
 
@@ -371,9 +522,21 @@ impl<'a> PageIndex<'a> {
             return None;
         }
         let (title_el, heading) = title_element(el, &self.urls[url], &self.base, &self.link_url)?;
-        let title = element_text(title_el);
+        // A unit that is itself the heading (`<h3><a>Title</a></h3>`) is headed too.
+        let is_heading =
+            |e: ElementRef<'_>| matches!(e.value().name(), "h1" | "h2" | "h3" | "h4" | "h5" | "h6");
+        let heading = heading
+            || is_heading(el)
+            || std::iter::once(title_el)
+                .chain(title_el.ancestors().filter_map(ElementRef::wrap))
+                .take_while(|a| a.id() != el.id())
+                .any(is_heading);
+        let title = super::select::title_text(title_el);
         let title_words = alpha_words(&title);
-        if title_words < 2 || (title_words < 3 && !heading) || title.chars().count() > 300 {
+        if title_words < weights::MIN_TITLE_WORDS
+            || (title_words < weights::MIN_TITLE_WORDS_NO_HEADING && !heading)
+            || title.chars().count() > weights::MAX_TITLE_CHARS
+        {
             return None;
         }
         Some(Unit {
@@ -382,20 +545,13 @@ impl<'a> PageIndex<'a> {
             tag: el.value().name().to_string(),
             title_words,
             heading,
-            image: image_element(el).is_some(),
+            image: image_element(el, &self.base).is_some(),
             teaser: teaser_element(el, title_el).is_some(),
-            date: date_element(el, ctx).is_some(),
-            author: author_element(el).is_some(),
+            date: date_elements(el, Some(title_el), ctx).is_some(),
+            author: author_elements(el, Some(title_el), ctx).is_some(),
             title,
         })
     }
-}
-
-/// Words with at least one letter ("&" and "|" do not count).
-fn alpha_words(s: &str) -> usize {
-    s.split_whitespace()
-        .filter(|w| w.chars().any(char::is_alphabetic))
-        .count()
 }
 
 fn sel(css: &'static str) -> Selector {
@@ -408,30 +564,6 @@ macro_rules! static_sel {
         S.get_or_init(|| sel($css))
     }};
 }
-
-/// Lower-case word tokens of an element's classes and id ("most-popular" -> most, popular).
-fn marker_tokens(el: ElementRef<'_>) -> Vec<String> {
-    let v = el.value();
-    v.attr("class")
-        .unwrap_or("")
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .chain(
-            v.attr("id")
-                .unwrap_or("")
-                .split(|c: char| !c.is_ascii_alphanumeric()),
-        )
-        .filter(|t| !t.is_empty())
-        .map(str::to_ascii_lowercase)
-        .collect()
-}
-
-fn has_token(el: ElementRef<'_>, words: &[&str]) -> bool {
-    marker_tokens(el)
-        .iter()
-        .any(|t| words.contains(&t.as_str()))
-}
-
-const HEADLINE_WORDS: &[&str] = &["headline", "heading", "hed", "title"];
 
 /// The element holding a card's headline, and whether it is an `<h1>`-`<h6>`: a heading
 /// first, then an element whose class says headline/heading/title, then the link itself.
@@ -452,23 +584,36 @@ fn title_element<'a>(
         }
         best.map(|(_, e)| e)
     };
-    let headings = card
+    // The headline is the card's top heading: a dek set as a lower heading ("<h2>Title</h2>
+    // <h3>Dek</h3>") is often longer.
+    let headings: Vec<ElementRef<'a>> = card
         .select(static_sel!("h1, h2, h3, h4, h5, h6"))
-        .filter(|h| alpha_words(&element_text(*h)) >= 2);
-    if let Some(h) = longest(&mut headings.into_iter()) {
+        .filter(|h| alpha_words(&element_text(*h)) >= 2)
+        .collect();
+    let top = headings.iter().map(|h| h.value().name()).min();
+    if let Some(h) = longest(
+        &mut headings
+            .iter()
+            .copied()
+            .filter(|h| Some(h.value().name()) == top),
+    ) {
         return Some((h, true));
     }
     let classed = card
         .descendent_elements()
         .skip(1)
-        .filter(|e| has_token(*e, HEADLINE_WORDS) && alpha_words(&element_text(*e)) >= 2)
+        .filter(|e| {
+            vocab::has_marker(*e, vocab::HEADLINE_WORDS) && alpha_words(&element_text(*e)) >= 2
+        })
         .filter(|e| e.value().name() != "a" || e.value().attr("href").is_some());
     if let Some(e) = longest(&mut classed.into_iter()) {
         return Some((e, false));
     }
     let canonical = canon::canonical(url);
-    let mut anchors = card
-        .select(static_sel!("a[href]"))
+    // The card may itself be the link (`<a class="card">` around everything).
+    let mut anchors = std::iter::once(card)
+        .filter(|c| c.value().name() == "a")
+        .chain(card.select(static_sel!("a[href]")))
         .filter(|a| links.contains_key(&a.id()))
         .filter(|a| {
             a.value()
@@ -476,59 +621,51 @@ fn title_element<'a>(
                 .and_then(|h| canon::resolve(base, h))
                 .is_some_and(|u| canon::canonical(&u) == canonical)
         });
-    longest(&mut anchors).map(|a| (a, false))
+    let a = longest(&mut anchors)?;
+    // A link around the whole card (image, headline, teaser, meta) has the headline in its
+    // first block of text.
+    Some((first_text_block(a).unwrap_or(a), false))
 }
 
-fn usable_image(img: ElementRef<'_>) -> bool {
-    let v = img.value();
-    [
-        "src",
-        "data-src",
-        "data-lazy-src",
-        "data-original",
-        "srcset",
-        "data-srcset",
-    ]
-    .iter()
-    .filter_map(|a| v.attr(a))
-    .any(|s| {
-        let s = s.trim();
-        !s.is_empty() && !s.starts_with("data:") && !s.ends_with(".gif")
+/// The first element inside a link that holds only inline text of two words or more, when
+/// the link holds blocks; not a kicker, a date or a meta line.
+fn first_text_block(link: ElementRef<'_>) -> Option<ElementRef<'_>> {
+    let has_blocks = link
+        .descendent_elements()
+        .skip(1)
+        .any(|d| super::text::is_block(d.value().name()));
+    if !has_blocks {
+        return None;
+    }
+    link.descendent_elements().skip(1).find(|e| {
+        let name = e.value().name();
+        if super::text::is_hidden(name) || !inline_only(*e) {
+            return false;
+        }
+        if vocab::has_marker(*e, vocab::KICKER_WORDS) {
+            return false;
+        }
+        let t = element_text(*e);
+        let words = alpha_words(&t);
+        words >= 2
+            && !is_whole_date(&t)
+            && !super::fields::strip_author_prefix(&t).1
+            && (words >= 3 || !meta::may_hold_date(&t))
     })
 }
 
-fn image_element(card: ElementRef<'_>) -> Option<ElementRef<'_>> {
-    card.select(static_sel!("img")).find(|i| usable_image(*i))
-}
-
-const TEASER_WORDS: &[&str] = &[
-    "summary",
-    "dek",
-    "teaser",
-    "excerpt",
-    "description",
-    "strap",
-    "standfirst",
-    "lede",
-    "intro",
-    "abstract",
-    "snippet",
-    "blurb",
-    "deck",
-    "desc",
-    "subtitle",
-    "synopsis",
-];
-
-/// A card's teaser: the longest paragraph-like text of eight words or more that is neither
-/// the title nor around it.
+/// A card's teaser: the longest text of [`weights::MIN_TEASER_WORDS`] words or more that is
+/// neither the title nor around it: a `<p>`, an element whose class says teaser, or any
+/// element holding only inline text that reads as prose (not a Title Case headline).
 fn teaser_element<'a>(card: ElementRef<'a>, title: ElementRef<'a>) -> Option<ElementRef<'a>> {
     let title_text = element_text(title);
     let mut best: Option<(usize, ElementRef<'a>)> = None;
     for el in card.descendent_elements().skip(1) {
         let name = el.value().name();
-        let classed = has_token(el, TEASER_WORDS);
-        if !(name == "p" || classed) {
+        let classed = vocab::has_marker(el, vocab::TEASER_WORDS);
+        if super::text::is_hidden(name)
+            || !(name == "p" || classed || (name != "a" && inline_only(el)))
+        {
             continue;
         }
         if el.id() == title.id()
@@ -537,8 +674,11 @@ fn teaser_element<'a>(card: ElementRef<'a>, title: ElementRef<'a>) -> Option<Ele
         {
             continue;
         }
-        let text = element_text(el);
-        if alpha_words(&text) < 8 || text == title_text {
+        let text = super::select::teaser_text(el);
+        if alpha_words(&text) < weights::MIN_TEASER_WORDS || text == title_text {
+            continue;
+        }
+        if !(name == "p" || classed || reads_as_prose(&text)) {
             continue;
         }
         let n = text.chars().count();
@@ -549,81 +689,207 @@ fn teaser_element<'a>(card: ElementRef<'a>, title: ElementRef<'a>) -> Option<Ele
     best.map(|(_, e)| e)
 }
 
+/// Whether an element holds text and inline markup only (no blocks, lists or headings).
+fn inline_only(el: ElementRef<'_>) -> bool {
+    !el.descendent_elements()
+        .skip(1)
+        .any(|d| super::text::is_block(d.value().name()) || d.value().name() == "img")
+}
+
+/// Prose, not a headline or a list of labels: most words start in lower case.
+fn reads_as_prose(text: &str) -> bool {
+    let words: Vec<&str> = text
+        .split_whitespace()
+        .filter(|w| w.chars().next().is_some_and(char::is_alphabetic))
+        .collect();
+    let lower = words
+        .iter()
+        .filter(|w| w.chars().next().is_some_and(char::is_lowercase))
+        .count();
+    !words.is_empty() && lower * 2 > words.len()
+}
+
 /// A card's date: a `<time>`, else a short element whose whole text is a date or a relative
-/// phrase ("3 hours ago", "7h").
+/// phrase ("3 hours ago", "7h"), else a meta line that states one ("By NAME · Nov. 26, 2026").
 pub(crate) fn date_element<'a>(
     card: ElementRef<'a>,
     ctx: &DateContext<'_>,
 ) -> Option<ElementRef<'a>> {
+    date_elements(card, None, ctx).map(|(small, _)| small)
+}
+
+/// [`date_element`] as (the element holding just the date, the meta line around it).
+fn date_elements<'a>(
+    card: ElementRef<'a>,
+    title: Option<ElementRef<'a>>,
+    ctx: &DateContext<'_>,
+) -> Option<(ElementRef<'a>, ElementRef<'a>)> {
     if let Some(t) = card.select(static_sel!("time")).next() {
-        return Some(t);
+        return Some((t, t));
     }
-    card.descendent_elements().skip(1).find(|el| {
+    let whole = card.descendent_elements().skip(1).find(|el| {
         if el.child_elements().next().is_some() && el.value().name() != "span" {
             return false;
         }
         let t = element_text(*el);
         let n = t.chars().count();
-        if n == 0 || n > 40 {
+        if n == 0 || n > weights::MAX_DATE_CHARS {
             return false;
         }
         is_whole_date(&t)
-            || (n <= 20
+            || (n <= weights::MAX_RELATIVE_DATE_CHARS
                 && parse_date(&t, ctx).is_some_and(|(_, k)| k == DateKind::Relative)
                 && alpha_words(&t) <= 3)
-    })
+    });
+    if let Some(w) = whole {
+        let block = w
+            .ancestors()
+            .filter_map(ElementRef::wrap)
+            .take_while(|a| a.id() != card.id())
+            .take_while(|a| element_text(*a).chars().count() <= meta::MAX_LINE_CHARS)
+            .last()
+            .unwrap_or(w);
+        return Some((w, block));
+    }
+    meta_date_element(card, title, ctx)
 }
 
-const AUTHOR_WORDS: &[&str] = &[
-    "author",
-    "authors",
-    "byline",
-    "creator",
-    "contributor",
-    "writer",
-];
-
-fn author_element(card: ElementRef<'_>) -> Option<ElementRef<'_>> {
-    card.descendent_elements().skip(1).find(|el| {
-        let v = el.value();
-        let marked = has_token(*el, AUTHOR_WORDS)
-            || v.attr("rel")
-                .is_some_and(|r| r.split_whitespace().any(|x| x == "author"))
-            || v.attr("itemprop").is_some_and(|p| {
-                p.split_whitespace()
-                    .any(|x| x == "author" || x == "creator")
-            });
-        marked && {
-            let t = element_text(*el);
-            t.chars().count() <= 100 && parse_author(&t).is_some()
+/// A date inside a meta line ("By NAME · Nov. 26, 2026 · 4 min read"): found from the text
+/// that holds a year or a relative phrase, so cards without one cost a scan of their text
+/// and nothing more (this runs for every undated card of every feed). Returns the smallest
+/// element that gives the date and the line around it.
+fn meta_date_element<'a>(
+    card: ElementRef<'a>,
+    title: Option<ElementRef<'a>>,
+    ctx: &DateContext<'_>,
+) -> Option<(ElementRef<'a>, ElementRef<'a>)> {
+    let mut tried: Vec<NodeId> = Vec::new();
+    for node in card.descendants() {
+        let scraper::Node::Text(t) = node.value() else {
+            continue;
+        };
+        // A meta line is made of short pieces; a long text piece is a teaser sentence.
+        if t.len() > weights::MAX_META_PIECE_BYTES || !meta::may_hold_date(t) {
+            continue;
         }
-    })
+        let mut block: Option<ElementRef<'a>> = None;
+        for anc in node.ancestors().filter_map(ElementRef::wrap) {
+            if anc.id() == card.id() {
+                break;
+            }
+            if title.is_some_and(|t| t.id() == anc.id())
+                || super::text::is_hidden(anc.value().name())
+                || matches!(anc.value().name(), "h1" | "h2" | "h3" | "h4" | "h5" | "h6")
+            {
+                block = None;
+                break;
+            }
+            if element_text(anc).chars().count() > meta::MAX_LINE_CHARS {
+                break;
+            }
+            block = Some(anc);
+        }
+        let Some(block) = block else {
+            continue;
+        };
+        if tried.contains(&block.id()) {
+            continue;
+        }
+        tried.push(block.id());
+        let m = meta::read_element(block, false, ctx);
+        if m.date.is_some() {
+            let small = narrow(block, |x| x.date == m.date, ctx);
+            return Some((small, block));
+        }
+    }
+    None
 }
 
-/// The smallest element of a card that states a read time.
-fn read_time_element(card: ElementRef<'_>) -> Option<ElementRef<'_>> {
-    card.descendent_elements()
-        .skip(1)
-        .filter_map(|el| {
-            let t = element_text(el);
-            let n = t.chars().count();
-            (n <= 60 && parse_read_time(&t).is_some()).then_some((n, el))
-        })
-        .min_by_key(|(n, _)| *n)
-        .map(|(_, el)| el)
+/// A card's byline: (the smallest element that gives all its names, the meta line).
+fn author_elements<'a>(
+    card: ElementRef<'a>,
+    title: Option<ElementRef<'a>>,
+    ctx: &DateContext<'_>,
+) -> Option<(ElementRef<'a>, ElementRef<'a>)> {
+    let (block, m) = meta_blocks(card, title, ctx)
+        .into_iter()
+        .find(|(_, m)| !m.authors.is_empty())?;
+    let small = narrow(block, |x| x.authors == m.authors, ctx);
+    Some((small, block))
 }
 
-const CATEGORY_WORDS: &[&str] = &[
-    "category",
-    "categories",
-    "tag",
-    "tags",
-    "topic",
-    "topics",
-    "kicker",
-    "eyebrow",
-    "rubric",
-];
+/// A card's read time: (the smallest element that states it, the meta line).
+fn read_time_elements<'a>(
+    card: ElementRef<'a>,
+    title: Option<ElementRef<'a>>,
+    ctx: &DateContext<'_>,
+) -> Option<(ElementRef<'a>, ElementRef<'a>)> {
+    let (block, m) = meta_blocks(card, title, ctx)
+        .into_iter()
+        .find(|(_, m)| m.read_time.is_some())?;
+    let small = narrow(block, |x| x.read_time == m.read_time, ctx);
+    Some((small, block))
+}
+
+/// The meta lines of a card, in page order: the outermost elements outside the headline
+/// whose text is a short line ([`meta::MAX_LINE_CHARS`]) that states an author, a read time
+/// or a date, read by content ([`meta::read_element`]), whatever their classes.
+fn meta_blocks<'a>(
+    card: ElementRef<'a>,
+    title: Option<ElementRef<'a>>,
+    ctx: &DateContext<'_>,
+) -> Vec<(ElementRef<'a>, Meta)> {
+    let mut out = Vec::new();
+    let mut stack: Vec<ElementRef<'a>> = card.child_elements().collect();
+    stack.reverse();
+    while let Some(el) = stack.pop() {
+        if title.is_some_and(|t| t.id() == el.id())
+            || matches!(
+                el.value().name(),
+                "script" | "style" | "noscript" | "template" | "svg"
+            )
+        {
+            continue;
+        }
+        let holds_title = title.is_some_and(|t| t.ancestors().any(|a| a.id() == el.id()));
+        if !holds_title {
+            let n = element_text(el).chars().count();
+            if n == 0 {
+                continue;
+            }
+            if n <= meta::MAX_LINE_CHARS {
+                let m = meta::read_element(el, false, ctx);
+                if !m.is_empty() {
+                    out.push((el, m));
+                }
+                // A short line that states nothing has no part that does.
+                continue;
+            }
+        }
+        let mut children: Vec<ElementRef<'a>> = el.child_elements().collect();
+        children.reverse();
+        stack.extend(children);
+    }
+    out
+}
+
+/// The deepest element inside `block` whose own meta line still says what `keep` wants.
+fn narrow<'a>(
+    block: ElementRef<'a>,
+    keep: impl Fn(&Meta) -> bool,
+    ctx: &DateContext<'_>,
+) -> ElementRef<'a> {
+    let mut el = block;
+    'down: loop {
+        for c in el.child_elements() {
+            if keep(&meta::read_element(c, false, ctx)) {
+                el = c;
+                continue 'down;
+            }
+        }
+        return el;
+    }
+}
 
 fn category_element<'a>(
     card: ElementRef<'a>,
@@ -634,10 +900,10 @@ fn category_element<'a>(
             return false;
         }
         let t = element_text(*el);
-        has_token(*el, CATEGORY_WORDS)
+        vocab::has_marker(*el, vocab::CATEGORY_WORDS)
             && !t.is_empty()
-            && t.chars().count() <= 40
-            && alpha_words(&t) <= 4
+            && t.chars().count() <= weights::MAX_CATEGORY_CHARS
+            && alpha_words(&t) <= weights::MAX_CATEGORY_WORDS
             && el.child_elements().count() <= 1
     })
 }
@@ -671,53 +937,10 @@ pub fn article_like(url: &Url, base: &Url) -> bool {
             .filter(|s| !s.is_empty())
             .collect();
     }
-    const NOT_ARTICLES: &[&str] = &[
-        "tag",
-        "tags",
-        "topic",
-        "topics",
-        "category",
-        "categories",
-        "author",
-        "authors",
-        "people",
-        "profile",
-        "profiles",
-        "user",
-        "users",
-        "search",
-        "login",
-        "signin",
-        "register",
-        "subscribe",
-        "subscription",
-        "subscriptions",
-        "newsletter",
-        "newsletters",
-        "account",
-        "about",
-        "contact",
-        "privacy",
-        "terms",
-        "cookies",
-        "feed",
-        "rss",
-        "page",
-        "subject",
-        "subjects",
-        "section",
-        "sections",
-        "label",
-        "labels",
-        "events",
-        "jobs",
-        "shop",
-        "store",
-        "donate",
-        "advertise",
-        "cart",
-    ];
-    if segments.iter().any(|s| NOT_ARTICLES.contains(s)) {
+    if segments
+        .iter()
+        .any(|s| vocab::NOT_ARTICLE_SEGMENTS.contains(s))
+    {
         return false;
     }
     let Some(last) = segments.last() else {
@@ -761,29 +984,7 @@ fn usable_class(c: &str) -> bool {
         && c.len() <= 40
         && c.chars()
             .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
-        && !matches!(
-            c.to_ascii_lowercase().as_str(),
-            "active"
-                | "odd"
-                | "even"
-                | "first"
-                | "last"
-                | "selected"
-                | "current"
-                | "clearfix"
-                | "cleared"
-                | "clear"
-                | "lazy"
-                | "lazyload"
-                | "lazyloaded"
-                | "loaded"
-                | "hidden"
-                | "visible"
-                | "show"
-                | "open"
-                | "in"
-                | "fade"
-        )
+        && !vocab::STATE_CLASSES.contains(&c.to_ascii_lowercase().as_str())
         && !has_long_number(c)
 }
 
@@ -926,7 +1127,14 @@ fn merge_groups(page: &PageIndex<'_>, mut groups: Vec<Group>, units: &[Unit]) ->
                     .iter()
                     .position(|a| *a == lca)
                     .unwrap_or(usize::MAX);
-                if di != dj || di == 0 || di > MAX_MERGE_DISTANCE {
+                if di != dj
+                    || di == 0
+                    || di > weights::MAX_ZONE_DISTANCE
+                    || (di > MAX_MERGE_DISTANCE
+                        && !twin_paths(page, &chains[i][..di], &chains[j][..dj]))
+                    || zone_widget(page, &chains[i][..di], &groups[i], units).is_some()
+                    || zone_widget(page, &chains[j][..dj], &groups[j], units).is_some()
+                {
                     continue;
                 }
                 let depth = chains[i].len() - di;
@@ -952,7 +1160,13 @@ fn merge_groups(page: &PageIndex<'_>, mut groups: Vec<Group>, units: &[Unit]) ->
         let members: Vec<usize> = at
             .iter()
             .copied()
-            .filter(|&k| k == seed || compatible(&groups[seed], &groups[k]))
+            .filter(|&k| {
+                k == seed
+                    || (compatible(&groups[seed], &groups[k])
+                        && (dist <= MAX_MERGE_DISTANCE
+                            || twin_paths(page, &chains[seed][..dist], &chains[k][..dist]))
+                        && zone_widget(page, &chains[k][..dist], &groups[k], units).is_none())
+            })
             .collect();
         let mut merged_units: Vec<usize> = members
             .iter()
@@ -990,8 +1204,167 @@ fn merge_groups(page: &PageIndex<'_>, mut groups: Vec<Group>, units: &[Unit]) ->
     }
 }
 
-/// Fewest turns each shape of an alternating stream takes (hero, block, hero, block).
-const MIN_TURNS: usize = 2;
+/// Listings that open with a large feature card (or two) before the small cards of the same
+/// family: the lead sits in its own wrapper, so sibling grouping sees a group of one next
+/// to the list. A group L of at most [`weights::MAX_LEAD_CARDS`] cards joins a following
+/// listing G when both sit within [`MAX_MERGE_DISTANCE`] of a common ancestor, no other card
+/// lies between them, L's branch has no zone heading of its own and no widget marker, and
+/// the cards are of one family: their class words overlap by
+/// [`weights::MIN_FAMILY_SIMILARITY`] (`promo promo--hero` and `promo promo--stacked`).
+/// The new groups are scored next to the old ones.
+fn lead_groups(page: &PageIndex<'_>, groups: &[Group], units: &[Unit]) -> Vec<Group> {
+    let mut out = Vec::new();
+    let order_of = |u: usize| page.order(units[u].el);
+    for g in groups
+        .iter()
+        .filter(|g| g.shapes.is_empty() && g.distinct_urls(units) >= MIN_CARDS)
+    {
+        let first = order_of(g.units[0]);
+        let g_chain = ancestors_of(page, g.container);
+        let sample: Vec<usize> = g.units.iter().take(3).copied().collect();
+        let g_family = family_tokens(page, units, &sample);
+        for l in groups
+            .iter()
+            .filter(|l| l.shapes.is_empty() && l.distinct_urls(units) <= weights::MAX_LEAD_CARDS)
+        {
+            let Some(last) = l.units.iter().map(|&u| order_of(u)).max() else {
+                continue;
+            };
+            if last >= first {
+                continue;
+            }
+            let l_chain = ancestors_of(page, l.container);
+            let Some((dl, lca)) = l_chain
+                .iter()
+                .enumerate()
+                .find(|(_, a)| g_chain.contains(a))
+                .map(|(d, a)| (d, *a))
+            else {
+                continue;
+            };
+            let dg = g_chain.iter().position(|a| *a == lca).unwrap_or(usize::MAX);
+            if dl > MAX_MERGE_DISTANCE || dg > MAX_MERGE_DISTANCE {
+                continue;
+            }
+            let between = units.iter().enumerate().any(|(i, u)| {
+                let o = page.order(u.el);
+                o > last && o < first && !g.units.contains(&i) && !l.units.contains(&i)
+            });
+            if between || zone_widget(page, &l_chain[..dl], l, units).is_some() {
+                continue;
+            }
+            let l_cards: HashSet<NodeId> = l.units.iter().map(|&u| units[u].el).collect();
+            let titled = l_chain[..dl]
+                .iter()
+                .filter_map(|&id| page.el(id))
+                .any(|b| zone_heading(b, &l_cards).is_some());
+            if titled {
+                continue;
+            }
+            let l_family = family_tokens(page, units, &l.units);
+            let shared = l_family.intersection(&g_family).count();
+            let all = l_family.union(&g_family).count().max(1);
+            if (shared as f64) / (all as f64) < weights::MIN_FAMILY_SIMILARITY {
+                continue;
+            }
+            let mut merged: Vec<usize> = l.units.iter().chain(&g.units).copied().collect();
+            merged.sort_by_key(|&u| order_of(u));
+            out.push(Group {
+                units: merged,
+                container: lca,
+                tag: g.tag.clone(),
+                classes: Vec::new(),
+                tokens: HashSet::new(),
+                parts: l.parts + g.parts,
+                shapes: vec![
+                    Shape {
+                        group: l.clone(),
+                        scope: None,
+                    },
+                    Shape {
+                        group: g.clone(),
+                        scope: None,
+                    },
+                ],
+            });
+        }
+    }
+    out
+}
+
+/// Class words of every element inside some cards: what a card component is made of.
+fn family_tokens(page: &PageIndex<'_>, units: &[Unit], members: &[usize]) -> HashSet<String> {
+    let mut out = HashSet::new();
+    for &m in members {
+        let Some(el) = page.el(units[m].el) else {
+            continue;
+        };
+        for e in std::iter::once(el).chain(el.descendent_elements()) {
+            out.extend(class_tokens(&classes(e)));
+        }
+    }
+    out
+}
+
+/// Whether two branches below a common ancestor are built alike: the same tag and classes
+/// at every level (the zones of a home page that repeat one layout).
+fn twin_paths(page: &PageIndex<'_>, a: &[NodeId], b: &[NodeId]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| match (page.el(*x), page.el(*y)) {
+                (Some(x), Some(y)) => signature(x) == signature(y),
+                _ => false,
+            })
+}
+
+/// Why a branch of the page (a group's container and the elements above it, up to a common
+/// ancestor) is a widget zone: a widget word in a class or id ("most-viewed",
+/// "related-stories"), or a zone heading that names one ("Most read", "Trending"). Headings
+/// are looked for among each level's children and grandchildren outside the cards.
+fn zone_widget(
+    page: &PageIndex<'_>,
+    branch: &[NodeId],
+    g: &Group,
+    units: &[Unit],
+) -> Option<String> {
+    let card_ids: HashSet<NodeId> = g.units.iter().map(|&u| units[u].el).collect();
+    for &id in branch {
+        let el = page.el(id)?;
+        if let Some(t) = vocab::marker_in(el, vocab::WIDGET_WORDS) {
+            return Some(format!("widget marker `{t}`"));
+        }
+        if let Some(h) = zone_heading(el, &card_ids)
+            && vocab::is_widget_heading(&h)
+        {
+            return Some(format!("widget heading {h:?}"));
+        }
+    }
+    None
+}
+
+/// The heading of a zone: an `<h1>`-`<h6>` child or grandchild of `el` that is not inside a
+/// card.
+fn zone_heading(el: ElementRef<'_>, cards: &HashSet<NodeId>) -> Option<String> {
+    let is_heading =
+        |e: &ElementRef<'_>| matches!(e.value().name(), "h1" | "h2" | "h3" | "h4" | "h5" | "h6");
+    for c in el.child_elements() {
+        if cards.contains(&c.id()) {
+            continue;
+        }
+        if is_heading(&c) {
+            return Some(element_text(c));
+        }
+        for gc in c.child_elements() {
+            if !cards.contains(&gc.id()) && is_heading(&gc) {
+                return Some(element_text(gc));
+            }
+        }
+    }
+    None
+}
+
+use weights::MIN_TURNS;
 
 /// Listings that alternate two card shapes in one container: a hero card, a block of
 /// smaller cards, a hero card, another block. Sibling grouping sees the heroes as one list
@@ -1062,7 +1435,7 @@ fn alternate_with(
                     !std::iter::once(*e)
                         .chain(e.ancestors().filter_map(ElementRef::wrap))
                         .take_while(|x| x.id() != container.id())
-                        .any(|x| is_chrome(x) || has_widget_marker(x))
+                        .any(|x| vocab::is_chrome(x) || has_widget_marker(x))
                 })
                 .map(|(_, u)| u)
                 .collect()
@@ -1159,60 +1532,8 @@ fn alternate_with(
     })
 }
 
-/// Class/id words of widgets that are not the page's main listing.
-const WIDGET_WORDS: &[&str] = &[
-    "related",
-    "trending",
-    "popular",
-    "mostread",
-    "most",
-    "recommended",
-    "recommendations",
-    "promo",
-    "promoted",
-    "sponsor",
-    "sponsored",
-    "advert",
-    "advertisement",
-    "ad",
-    "ads",
-    "widget",
-    "sidebar",
-    "menu",
-    "nav",
-    "navbar",
-    "navigation",
-    "footer",
-    "breadcrumb",
-    "breadcrumbs",
-    "share",
-    "social",
-    "newsletter",
-    "comments",
-    "tab",
-    "tabs",
-    "outbrain",
-    "taboola",
-    "partner",
-    "partners",
-    "marketplace",
-];
-
-/// Page chrome: navigation, header, footer, sidebars, by tag or ARIA role.
-fn is_chrome(el: ElementRef<'_>) -> bool {
-    matches!(
-        el.value().name(),
-        "nav" | "footer" | "aside" | "header" | "menu"
-    ) || matches!(
-        el.value().attr("role").unwrap_or(""),
-        "navigation" | "banner" | "contentinfo" | "complementary" | "menu" | "menubar"
-    )
-}
-
 fn has_widget_marker(el: ElementRef<'_>) -> bool {
-    marker_tokens(el)
-        .iter()
-        .any(|t| WIDGET_WORDS.contains(&t.as_str()))
+    vocab::has_marker(el, vocab::WIDGET_WORDS)
 }
 
 fn score(page: &PageIndex<'_>, g: &Group, units: &[Unit]) -> (f64, Vec<String>, Features) {
@@ -1234,24 +1555,28 @@ fn score(page: &PageIndex<'_>, g: &Group, units: &[Unit]) -> (f64, Vec<String>, 
     };
     let mut s = (1.0 + n).ln()
         * (1.0
-            + 0.5 * features.headings
-            + 0.6 * features.images
-            + 0.6 * features.teasers
-            + 0.6 * features.dates
-            + 0.3 * features.authors);
+            + weights::W_HEADINGS * features.headings
+            + weights::W_IMAGES * features.images
+            + weights::W_TEASERS * features.teasers
+            + weights::W_DATES * features.dates
+            + weights::W_AUTHORS * features.authors);
     s *= match features.title_words {
-        w if w < 3.0 => 0.3,
-        w if w < 5.0 => 0.8,
+        w if w < 3.0 => weights::SHORT_TITLES,
+        w if w < 5.0 => weights::SHORTISH_TITLES,
         _ => 1.0,
     };
-    s *= 1.3 - 0.6 * features.position;
+    s *= weights::POSITION_TOP - weights::POSITION_SLOPE * features.position;
     let mut penalties = Vec::new();
     // Many tiny lists (two links under each of a dozen subject headings) are an index of
     // sections, not a stream.
     let per_part = n / g.parts as f64;
     if per_part < 2.5 {
         // Single cards gathered from all over the page are not a list at all.
-        s *= if per_part < 1.5 { 0.4 } else { 0.7 };
+        s *= if per_part < 1.5 {
+            weights::ONE_PER_LIST
+        } else {
+            weights::FEW_PER_LIST
+        };
         penalties.push(format!(
             "{} lists of about {:.0} cards each",
             g.parts,
@@ -1266,7 +1591,7 @@ fn score(page: &PageIndex<'_>, g: &Group, units: &[Unit]) -> (f64, Vec<String>, 
         {
             let name = a.value().name();
             let role = a.value().attr("role").unwrap_or("");
-            if is_chrome(a) {
+            if vocab::is_chrome(a) {
                 if !chrome {
                     penalties.push(format!(
                         "inside <{name}{}>",
@@ -1280,19 +1605,17 @@ fn score(page: &PageIndex<'_>, g: &Group, units: &[Unit]) -> (f64, Vec<String>, 
                 chrome = true;
             }
             if widget.is_none()
-                && let Some(t) = marker_tokens(a)
-                    .into_iter()
-                    .find(|t| WIDGET_WORDS.contains(&t.as_str()))
+                && let Some(t) = vocab::marker_in(a, vocab::WIDGET_WORDS)
             {
                 widget = Some(t);
             }
         }
     }
     if chrome {
-        s *= 0.15;
+        s *= weights::CHROME;
     }
     if let Some(w) = widget {
-        s *= 0.5;
+        s *= weights::WIDGET;
         penalties.push(format!("widget marker `{w}`"));
     }
     (s, penalties, features)
@@ -1339,8 +1662,11 @@ fn derive(
     let share_ok = |targets: &[Option<ElementRef<'_>>], min: f64| {
         targets.iter().filter(|t| t.is_some()).count() as f64 >= (min * cards.len() as f64).max(1.0)
     };
-    let images: Vec<_> = cards.iter().map(|c| image_element(*c)).collect();
-    if share_ok(&images, 0.2) {
+    let images: Vec<_> = cards
+        .iter()
+        .map(|c| image_element(*c, &page.base))
+        .collect();
+    if share_ok(&images, weights::MIN_SHARE_IMAGE) {
         set.image = field_selector(&cards, &images, false);
     }
     let teasers: Vec<_> = cards
@@ -1348,12 +1674,18 @@ fn derive(
         .zip(&title_targets)
         .map(|(c, t)| t.and_then(|t| teaser_element(*c, t)))
         .collect();
-    if share_ok(&teasers, 0.3) {
+    if share_ok(&teasers, weights::MIN_SHARE_TEASER) {
         set.teaser = field_selector(&cards, &teasers, false);
     }
-    let dates: Vec<_> = cards.iter().map(|c| date_element(*c, ctx)).collect();
-    if share_ok(&dates, 0.3) {
-        set.date = field_selector(&cards, &dates, false).map(|s| {
+    let date_pairs: Vec<_> = cards
+        .iter()
+        .zip(&title_targets)
+        .map(|(c, t)| date_elements(*c, *t, ctx))
+        .collect();
+    let dates: Vec<_> = date_pairs.iter().map(|p| p.map(|(s, _)| s)).collect();
+    let date_blocks: Vec<_> = date_pairs.iter().map(|p| p.map(|(_, b)| b)).collect();
+    if share_ok(&dates, weights::MIN_SHARE_META) {
+        set.date = field_selector_either(&cards, &dates, &date_blocks, false).map(|s| {
             let all_attr = dates
                 .iter()
                 .flatten()
@@ -1365,20 +1697,32 @@ fn derive(
             }
         });
     }
-    let authors: Vec<_> = cards.iter().map(|c| author_element(*c)).collect();
-    if share_ok(&authors, 0.3) {
-        set.author = field_selector(&cards, &authors, true);
+    let author_pairs: Vec<_> = cards
+        .iter()
+        .zip(&title_targets)
+        .map(|(c, t)| author_elements(*c, *t, ctx))
+        .collect();
+    let authors: Vec<_> = author_pairs.iter().map(|p| p.map(|(s, _)| s)).collect();
+    let author_blocks: Vec<_> = author_pairs.iter().map(|p| p.map(|(_, b)| b)).collect();
+    if share_ok(&authors, weights::MIN_SHARE_META) {
+        set.author = field_selector_either(&cards, &authors, &author_blocks, true);
     }
-    let read_times: Vec<_> = cards.iter().map(|c| read_time_element(*c)).collect();
-    if share_ok(&read_times, 0.3) {
-        set.read_time = field_selector(&cards, &read_times, true);
+    let rt_pairs: Vec<_> = cards
+        .iter()
+        .zip(&title_targets)
+        .map(|(c, t)| read_time_elements(*c, *t, ctx))
+        .collect();
+    let read_times: Vec<_> = rt_pairs.iter().map(|p| p.map(|(s, _)| s)).collect();
+    let rt_blocks: Vec<_> = rt_pairs.iter().map(|p| p.map(|(_, b)| b)).collect();
+    if share_ok(&read_times, weights::MIN_SHARE_META) {
+        set.read_time = field_selector_either(&cards, &read_times, &rt_blocks, true);
     }
     let cats: Vec<_> = cards
         .iter()
         .zip(&title_targets)
         .map(|(c, t)| category_element(*c, *t))
         .collect();
-    if share_ok(&cats, 0.3) {
+    if share_ok(&cats, weights::MIN_SHARE_META) {
         set.category = field_selector(&cards, &cats, true);
     }
     let mut rules = set.compile()?;
@@ -1479,6 +1823,12 @@ fn shapes_card_selector(
     let css = Selector::parse(&joined).ok()?;
     let matched: Vec<NodeId> = page.doc.select(&css).map(|e| e.id()).collect();
     let exact = matched.len() == ids.len() && matched.iter().all(|m| ids.contains(m));
+    if !exact
+        && ids.iter().all(|i| matched.contains(i))
+        && let Some(found) = without_zones(page, &format!(":is({joined})"), &matched, ids)
+    {
+        return Some(found);
+    }
     Some((joined, matched.len(), exact))
 }
 
@@ -1564,10 +1914,16 @@ fn card_selector(
                     && c.contains(|ch: char| ch.is_ascii_digit() || ch == '-')
             })
             .count();
-        o.len() + utilities * 20 + if bare_generic(o) { 15 } else { 0 }
+        o.len()
+            + utilities * weights::COST_UTILITY_CLASS
+            + if bare_generic(o) {
+                weights::COST_BARE_CARD_TAG
+            } else {
+                0
+            }
     };
     options.sort_by_key(|o| cost_of(o));
-    let mut best: Option<(usize, String, usize)> = None;
+    let mut best: Option<(usize, String, usize, Vec<NodeId>)> = None;
     for o in options {
         let Ok(css) = Selector::parse(&o) else {
             continue;
@@ -1578,11 +1934,95 @@ fn card_selector(
         if cost == 0 {
             return Some((o, matched.len(), true));
         }
-        if best.as_ref().is_none_or(|(c, _, _)| cost < *c) {
-            best = Some((cost, o, matched.len()));
+        if best.as_ref().is_none_or(|(c, _, _, _)| cost < *c) {
+            best = Some((cost, o, matched.len(), matched));
         }
     }
-    best.map(|(_, o, m)| (o, m, false))
+    let (_, o, m, matched) = best?;
+    // The same card markup in a widget zone next to the listing ("Most popular"): leave
+    // that zone out by name.
+    if matched.iter().filter(|x| ids.contains(x)).count() == ids.len()
+        && let Some(excluding) = without_zones(page, &o, &matched, ids)
+    {
+        return Some(excluding);
+    }
+    Some((o, m, false))
+}
+
+/// A selector for a widget zone that matches no element holding a card: its id, else its
+/// classes, else (zones built alike, told apart by place only) its position among its
+/// siblings, `main > section:nth-of-type(4)`.
+fn zone_name(
+    page: &PageIndex<'_>,
+    zone: ElementRef<'_>,
+    card_ancestors: &HashSet<NodeId>,
+) -> Option<String> {
+    if let Some(id) = usable_id(zone) {
+        return Some(format!("#{id}"));
+    }
+    let clean = |css: &str| {
+        Selector::parse(css).ok().is_some_and(|sel| {
+            page.doc
+                .select(&sel)
+                .all(|e| !card_ancestors.contains(&e.id()))
+        })
+    };
+    if !classes(zone).is_empty() {
+        let sig = signature(zone);
+        if clean(&sig) {
+            return Some(sig);
+        }
+    }
+    let parent = zone.parent().and_then(ElementRef::wrap)?;
+    let tag = zone.value().name();
+    let k = parent
+        .child_elements()
+        .filter(|c| c.value().name() == tag)
+        .position(|c| c.id() == zone.id())?
+        + 1;
+    let parent_name = usable_id(parent).map_or_else(|| signature(parent), |id| format!("#{id}"));
+    let css = format!("{parent_name} > {tag}:nth-of-type({k})");
+    clean(&css).then_some(css)
+}
+
+/// `css` with the zones that hold its stray matches excluded (`li:not(#most-viewed *)`),
+/// if that matches exactly `ids`. A zone is the outermost ancestor of a stray match that
+/// holds none of the cards, named by its id or its classes; at most three.
+fn without_zones(
+    page: &PageIndex<'_>,
+    css: &str,
+    matched: &[NodeId],
+    ids: &HashSet<NodeId>,
+) -> Option<(String, usize, bool)> {
+    let card_ancestors: HashSet<NodeId> = ids
+        .iter()
+        .filter_map(|&id| page.el(id))
+        .flat_map(|c| c.ancestors().map(|a| a.id()).collect::<Vec<_>>())
+        .collect();
+    let mut zones: Vec<String> = Vec::new();
+    for stray in matched.iter().filter(|m| !ids.contains(m)) {
+        let el = page.el(*stray)?;
+        let zone = std::iter::once(el)
+            .chain(el.ancestors().filter_map(ElementRef::wrap))
+            .take_while(|a| !card_ancestors.contains(&a.id()))
+            .last()?;
+        let name = zone_name(page, zone, &card_ancestors)?;
+        if !zones.contains(&name) {
+            zones.push(name);
+        }
+        if zones.len() > 3 {
+            return None;
+        }
+    }
+    let mut out = css.to_string();
+    for z in &zones {
+        out.push_str(&format!(":not({z} *)"));
+    }
+    let sel = Selector::parse(&out).ok()?;
+    let got: Vec<NodeId> = page.doc.select(&sel).map(|e| e.id()).collect();
+    let exact = got.len() == ids.len() && got.iter().all(|g| ids.contains(g));
+    let n = got.len();
+    exact.then_some((out, n, true))
 }
 
 /// Relative selectors that could find `target` inside `card`, simplest first.
@@ -1633,6 +2073,41 @@ fn field_selector(
     targets: &[Option<ElementRef<'_>>],
     all: bool,
 ) -> Option<String> {
+    field_selector_scored(cards, targets, all).map(|(s, _)| s)
+}
+
+/// The better of two target sets for one field: the smallest elements that hold the value
+/// (`small`) make precise selectors, but when the markup cannot tell them apart (three
+/// unclassed `<span>`s of one meta line) the meta line that holds them (`block`) can be
+/// selected instead, and its reader takes the value from it.
+fn field_selector_either(
+    cards: &[ElementRef<'_>],
+    small: &[Option<ElementRef<'_>>],
+    block: &[Option<ElementRef<'_>>],
+    all: bool,
+) -> Option<String> {
+    let a = field_selector_scored(cards, small, all);
+    let same = small
+        .iter()
+        .zip(block)
+        .all(|(x, y)| x.map(|e| e.id()) == y.map(|e| e.id()));
+    if same {
+        return a.map(|(s, _)| s);
+    }
+    let b = field_selector_scored(cards, block, all);
+    match (a, b) {
+        (Some((sa, xa)), Some((sb, xb))) => Some(if xb > xa { sb } else { sa }),
+        (a, b) => a.or(b).map(|(s, _)| s),
+    }
+}
+
+/// [`field_selector`] with the score of the pick: two points per card whose target it
+/// finds, minus one per stray match in a card without a target, minus two per wrong match.
+fn field_selector_scored(
+    cards: &[ElementRef<'_>],
+    targets: &[Option<ElementRef<'_>>],
+    all: bool,
+) -> Option<(String, i64)> {
     let mut options: Vec<String> = Vec::new();
     for (c, t) in cards.iter().zip(targets) {
         if let Some(t) = t {
@@ -1643,7 +2118,7 @@ fn field_selector(
             }
         }
         // Enough variety to cover every card shape; the rest repeat.
-        if options.len() > 60 {
+        if options.len() > weights::MAX_FIELD_OPTIONS {
             break;
         }
     }
@@ -1676,7 +2151,14 @@ fn field_selector(
     };
     // Ties go to the shorter selector, but a bare `span` or `div` is the last resort: it
     // finds anything the next redesign puts in the card.
-    let cost = |o: &str| o.len() + if bare_generic(o) { 30 } else { 0 };
+    let cost = |o: &str| {
+        o.len()
+            + if bare_generic(o) {
+                weights::COST_BARE_FIELD_TAG
+            } else {
+                0
+            }
+    };
     let mut best: Option<(i64, String, Vec<bool>)> = None;
     for o in &options {
         if let Some((s, hits)) = eval(o)
@@ -1694,7 +2176,7 @@ fn field_selector(
         .filter(|(t, h)| t.is_some() && !**h)
         .count();
     if missing == 0 {
-        return Some(first);
+        return Some((first, score));
     }
     // The second selector is weighed like the first: a bare `span` is the last resort here
     // too (a second card shape's headline class beats "whatever span comes first").
@@ -1714,7 +2196,7 @@ fn field_selector(
             best_union = Some((s, c, u));
         }
     }
-    Some(best_union.map_or(first, |(_, _, u)| u))
+    Some(best_union.map_or((first, score), |(s, _, u)| (u, s)))
 }
 
 #[cfg(test)]
@@ -1808,10 +2290,8 @@ mod tests {
         assert_eq!(best.selectors.teaser.as_deref(), Some("p"));
         assert_eq!(best.selectors.date.as_deref(), Some("time@datetime"));
         assert_eq!(best.selectors.image.as_deref(), Some("img"));
-        assert!(
-            best.selectors.author.is_none(),
-            "`by` is not a byline class"
-        );
+        // No byline class: the "By" prefix says what the span holds.
+        assert_eq!(best.selectors.author.as_deref(), Some(".by"));
         // The sidebar list scores lower: it sits in <aside> and carries a widget marker.
         if let Some(second) = found.get(1) {
             assert!(second.score < best.score / 2.0, "{second:?}");

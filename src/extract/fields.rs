@@ -5,38 +5,8 @@
 //! hand-written tokenizers over the string instead of regexes.
 
 use super::date;
-
-/// Folds runs of whitespace (incl. NBSP, zero-width space, newlines, tabs) into single spaces and trims.
-///
-/// Zero-width characters (ZWSP, ZWNJ, word joiner, BOM) and soft hyphens are dropped rather than
-/// turned into spaces: they render as nothing, and sites put them inside words as break hints,
-/// so a space there would split "neuro\u{200B}science" into two words.
-pub fn fold_ws(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut pending_space = false;
-    for c in s.chars() {
-        if is_invisible(c) {
-            continue;
-        }
-        if c.is_whitespace() {
-            pending_space = !out.is_empty();
-            continue;
-        }
-        if pending_space {
-            out.push(' ');
-            pending_space = false;
-        }
-        out.push(c);
-    }
-    out
-}
-
-fn is_invisible(c: char) -> bool {
-    matches!(
-        c,
-        '\u{200B}' | '\u{200C}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}'
-    )
-}
+pub use super::text::fold_ws;
+use super::vocab;
 
 /// Reading times above this are not reading times (a page counter, a video length, a typo).
 const MAX_READ_MINUTES: u32 = 600;
@@ -324,25 +294,6 @@ pub fn parse_iso_duration_minutes(s: &str) -> Option<u32> {
     u32::try_from(total_millis.div_ceil(60_000)).ok()
 }
 
-/// Byline prefixes, lower-case, longest first so "written by" wins over "by".
-const AUTHOR_PREFIXES: &[&str] = &[
-    "written by",
-    "reported by",
-    "posted by",
-    "story by",
-    "words by",
-    "text by",
-    "authors:",
-    "author:",
-    "autorin:",
-    "autor:",
-    "auteur:",
-    "by",
-    "von",
-    "par",
-    "por",
-];
-
 /// Byline without its prefix: "Written by Andy Carstens" -> "Andy Carstens", "BY JANE DOE" ->
 /// "JANE DOE", "Von X", "Par X", "Por X", "Author: X".
 ///
@@ -404,7 +355,7 @@ fn split_byline(s: &str) -> Vec<(&str, Option<&str>)> {
     parts
 }
 
-fn trim_punct(s: &str) -> &str {
+pub(crate) fn trim_punct(s: &str) -> &str {
     s.trim_matches(|c: char| {
         c.is_whitespace() || matches!(c, ',' | ';' | ':' | '|' | '·' | '•' | '—' | '–' | '-' | '/')
     })
@@ -413,12 +364,22 @@ fn trim_punct(s: &str) -> &str {
 /// Strips one byline prefix. The prefix must end at a word boundary so "Byron Smith" keeps its
 /// name; a multi-word prefix may be glued to a capital ("Written byAndy", flattened markup)
 /// because its first word already shows it is a byline.
-fn strip_author_prefix(s: &str) -> (&str, bool) {
-    for prefix in AUTHOR_PREFIXES {
+pub(crate) fn strip_author_prefix(s: &str) -> (&str, bool) {
+    for prefix in vocab::BYLINE_PREFIXES {
         let Some(head) = s.get(..prefix.len()) else {
             continue;
         };
-        if !head.eq_ignore_ascii_case(prefix) {
+        let same = if prefix.is_ascii() {
+            head.eq_ignore_ascii_case(prefix)
+        } else {
+            head.to_lowercase() == *prefix
+        };
+        if !same {
+            continue;
+        }
+        // A capitalised "Di" starts a surname ("Di Maio"); only the lower-case word is the
+        // Italian "by".
+        if vocab::LOWERCASE_BYLINE_PREFIXES.contains(prefix) && head != *prefix {
             continue;
         }
         let rest = &s[prefix.len()..];
@@ -477,34 +438,6 @@ fn cut_trailing_date(s: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn fold_ws_table() {
-        let rows: &[(&str, &str)] = &[
-            ("", ""),
-            ("   ", ""),
-            ("a", "a"),
-            ("  a  ", "a"),
-            ("a  b", "a b"),
-            ("a\n\t b", "a b"),
-            ("a\u{00A0}b", "a b"),
-            ("a\u{00A0}\u{00A0} b", "a b"),
-            ("a\u{2009}b", "a b"),
-            ("a\u{3000}b", "a b"),
-            ("a\r\nb\r\n", "a b"),
-            ("a\u{200B} b", "a b"),
-            ("\u{200B}a\u{200B}", "a"),
-            ("neuro\u{200B}science", "neuroscience"),
-            ("\u{FEFF}Title", "Title"),
-            ("bio\u{00AD}chemistry", "biochemistry"),
-            ("By\n      Jim Daley\n  ", "By Jim Daley"),
-            ("Ünïcödé  stays", "Ünïcödé stays"),
-            ("tab\tseparated\tvalues", "tab separated values"),
-        ];
-        for (input, want) in rows {
-            assert_eq!(fold_ws(input), *want, "input {input:?}");
-        }
-    }
 
     #[test]
     fn read_time_table() {

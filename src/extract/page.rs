@@ -6,12 +6,12 @@
 //! Date pipeline, first hit wins: the card's date selector (+ `date_format`, `timezone`) ->
 //! JSON-LD / microdata for the card's link -> a date printed in the card (English, German,
 //! French, Spanish month names, numeric forms) -> a relative phrase in the card ("3 hours
-//! ago", "yesterday", "7h"), anchored at fetch time -> nothing (merge then uses, and freezes,
-//! the first-seen time).
+//! ago", "yesterday", "7h"), anchored at fetch time -> the day in the article's URL
+//! (`/2018/03/16/slug`) -> nothing (merge then uses, and freezes, the first-seen time).
 
 use scraper::{ElementRef, Html};
 
-use super::date::{DateKind, parse_date};
+use super::date::{DateKind, date_from_url, parse_date};
 use super::detect::{self, Candidate};
 use super::fields::fold_ws;
 use super::select::{self, CardRules, Extraction, PageContext};
@@ -30,6 +30,8 @@ pub enum DateOrigin {
     Text,
     /// A relative phrase in the card, resolved at fetch time.
     Relative,
+    /// The day the article's URL states (`/2018/03/16/slug`); the last page-derived date.
+    Url,
     /// No date on the page: merge uses the first-seen time.
     None,
 }
@@ -42,6 +44,7 @@ impl DateOrigin {
             DateOrigin::Structured => "structured",
             DateOrigin::Text => "text",
             DateOrigin::Relative => "relative",
+            DateOrigin::Url => "url",
             DateOrigin::None => "first-seen",
         }
     }
@@ -231,7 +234,9 @@ fn structured_cards<'a>(
             let d = &dom.cards[i];
             card.image = card.image.or_else(|| d.image.clone());
             card.teaser = card.teaser.or_else(|| d.teaser.clone());
-            card.author = card.author.or_else(|| d.author.clone());
+            if card.authors.is_empty() {
+                card.authors.clone_from(&d.authors);
+            }
             card.read_time = card.read_time.or(d.read_time);
             if card.categories.is_empty() {
                 card.categories.clone_from(&d.categories);
@@ -251,7 +256,7 @@ fn card_from_meta(title: &str, link: &url::Url, m: &ArticleMeta) -> Card {
     Card {
         title: fold_ws(title),
         link: link.clone(),
-        author: m.author.clone(),
+        authors: m.authors.clone(),
         read_time: m.read_time,
         teaser: m.description.clone(),
         date: m.date,
@@ -284,7 +289,9 @@ fn apply_fallbacks(
                 card.date_relative = false;
                 origin = DateOrigin::Structured;
             }
-            card.author = card.author.take().or_else(|| m.author.clone());
+            if card.authors.is_empty() {
+                card.authors.clone_from(&m.authors);
+            }
             card.read_time = card.read_time.or(m.read_time);
             card.image = card.image.take().or_else(|| m.image.clone());
             card.teaser = card.teaser.take().or_else(|| m.description.clone());
@@ -303,6 +310,13 @@ fn apply_fallbacks(
             } else {
                 DateOrigin::Text
             };
+        }
+        if card.date.is_none()
+            && let Some(d) = date_from_url(&card.link, &ctx.date)
+        {
+            card.date = Some(d);
+            card.date_relative = false;
+            origin = DateOrigin::Url;
         }
         out.date_origins.push(origin);
     }
@@ -371,6 +385,7 @@ mod tests {
           <li><h3><a href="/a/structured-next-here">B</a></h3><span>3. November 2026</span></li>
           <li><h3><a href="/a/text-date-printed">C</a></h3><span class="x">24 novembre 2026</span></li>
           <li><h3><a href="/a/relative-phrase-only">D</a></h3><span>vor 3 Stunden</span></li>
+          <li><h3><a href="/a/2026/11/20/dated-by-its-url">F</a></h3><p>No date printed.</p></li>
           <li><h3><a href="/a/nothing-at-all-here">E</a></h3><p>Published in 2026 at some point, nobody knows.</p></li>
         </ul></body></html>"#;
         let r = rules(Some("time@datetime"));
@@ -388,6 +403,7 @@ mod tests {
                 "2026-11-02T08:00:00+00:00",
                 "2026-11-23T23:00:00+00:00",
                 "2026-11-26T09:00:00+00:00",
+                "2026-11-19T23:00:00+00:00", // the URL's day, midnight in Berlin
                 "-",
             ]
         );
@@ -398,11 +414,12 @@ mod tests {
                 DateOrigin::Structured,
                 DateOrigin::Text,
                 DateOrigin::Relative,
+                DateOrigin::Url,
                 DateOrigin::None
             ]
         );
         assert!(got.extraction.cards[3].date_relative);
-        assert_eq!(got.dated(), (4, 5));
+        assert_eq!(got.dated(), (5, 6));
     }
 
     #[test]

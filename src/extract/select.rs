@@ -8,7 +8,11 @@ use scraper::{ElementRef, Html, Node, Selector};
 use url::Url;
 
 use super::date::{DateContext, DateKind, parse_date};
-use super::fields::{fold_ws, parse_author, parse_read_time};
+use super::fields::{parse_author, parse_read_time};
+use super::meta::{self, split_authors};
+pub use super::text::element_text;
+use super::text::fold_ws;
+use super::{text, vocab};
 use crate::canon;
 use crate::model::Card;
 
@@ -328,7 +332,11 @@ fn extract_card(
     warnings: &mut Vec<Warning>,
 ) -> Option<Card> {
     let title_el = rules.title.first(el);
-    let Some(title) = title_el.and_then(|t| rules.title.value(t)) else {
+    let title = title_el.and_then(|t| match rules.title.attr() {
+        Some(_) => rules.title.value(t),
+        None => Some(title_text(t)).filter(|s| !s.is_empty()),
+    });
+    let Some(title) = title else {
         warnings.push(Warning::NoTitle { index });
         return None;
     };
@@ -337,28 +345,49 @@ fn extract_card(
         return None;
     };
 
-    let author = rules.author.as_ref().and_then(|sel| {
-        let mut names: Vec<String> = Vec::new();
+    // A byline element may hold more than names ("Written by NAME | 4 min read"): the meta
+    // line reader takes the names and leaves the rest to the other fields.
+    let mut authors: Vec<String> = Vec::new();
+    if let Some(sel) = &rules.author {
         for m in sel.matches(el) {
-            if let Some(name) = sel.value(m).as_deref().and_then(parse_author)
-                && !names.contains(&name)
-            {
-                names.push(name);
+            let names = match sel.attr() {
+                Some(_) => sel
+                    .value(m)
+                    .as_deref()
+                    .and_then(parse_author)
+                    .map(|a| split_authors(&a))
+                    .unwrap_or_default(),
+                None => meta::read_element(m, true, &ctx.date).authors,
+            };
+            for n in names {
+                if !authors.contains(&n) {
+                    authors.push(n);
+                }
             }
         }
-        (!names.is_empty()).then(|| names.join(", "))
-    });
+    }
     let read_time = rules.read_time.as_ref().and_then(|sel| {
-        sel.matches(el)
-            .into_iter()
-            .find_map(|m| sel.value(m).as_deref().and_then(parse_read_time))
+        sel.matches(el).into_iter().find_map(|m| {
+            let text = match sel.attr() {
+                Some(_) => sel.value(m),
+                // Parts kept apart: "<span>By A</span><span>4 min read</span>".
+                None => Some(meta::line_text(m)),
+            };
+            text.as_deref().and_then(parse_read_time)
+        })
     });
     // A teaser that is only an ellipsis (the truncation mark of an empty excerpt) says
     // nothing.
     let teaser = rules
         .teaser
         .as_ref()
-        .and_then(|sel| sel.first(el).and_then(|t| sel.value(t)))
+        .and_then(|sel| {
+            let t = sel.first(el)?;
+            match sel.attr() {
+                Some(_) => sel.value(t),
+                None => Some(teaser_text(t)).filter(|s| !s.is_empty()),
+            }
+        })
         .filter(|t| !t.trim_matches(['.', '\u{2026}', ' ']).is_empty());
     let (date, date_relative) = match rules
         .date
@@ -395,7 +424,7 @@ fn extract_card(
     Some(Card {
         title,
         link,
-        author,
+        authors,
         read_time,
         teaser,
         date,
@@ -412,23 +441,88 @@ fn date_of(
     el: ElementRef<'_>,
     ctx: &DateContext<'_>,
 ) -> Result<(Option<chrono::DateTime<chrono::Utc>>, bool), String> {
-    let mut candidates: Vec<String> = Vec::with_capacity(2);
-    if let Some(a) = sel.attr() {
-        candidates.extend(el.value().attr(a).map(fold_ws));
-    } else if let Some(dt) = el.value().attr("datetime") {
-        candidates.push(fold_ws(dt));
+    let found = |(d, kind): (chrono::DateTime<chrono::Utc>, DateKind)| {
+        Ok((Some(d), kind == DateKind::Relative))
+    };
+    let attr = match sel.attr() {
+        Some(a) => el.value().attr(a),
+        None => el.value().attr("datetime"),
     }
-    candidates.push(element_text(el));
-    candidates.retain(|c| !c.is_empty());
-    if candidates.is_empty() {
-        return Ok((None, false));
+    .map(fold_ws)
+    .filter(|a| !a.is_empty());
+    if let Some(d) = attr.as_deref().and_then(|a| parse_date(a, ctx)) {
+        return found(d);
     }
-    for c in &candidates {
-        if let Some((d, kind)) = parse_date(c, ctx) {
-            return Ok((Some(d), kind == DateKind::Relative));
+    if sel.attr().is_some() {
+        return match attr {
+            Some(a) => Err(a),
+            None => Ok((None, false)),
+        };
+    }
+    // A meta line ("Updated Nov 26 · Published Nov 25", a `<time>` inside, parts the
+    // flattened text glues together): its reader knows which part is the date.
+    if el.child_elements().next().is_some()
+        && let Some(d) = meta::read_element(el, false, ctx).date
+    {
+        return found(d);
+    }
+    let text = element_text(el);
+    if let Some(d) = parse_date(&text, ctx) {
+        return found(d);
+    }
+    match attr {
+        Some(a) => Err(a),
+        None if text.is_empty() => Ok((None, false)),
+        None => Err(text),
+    }
+}
+
+/// A headline's text without a kicker inside it (`<h3><span class="kicker">Space</span>
+/// Title</h3>` gives "Title"), unless that would leave fewer than two words.
+pub fn title_text(el: ElementRef<'_>) -> String {
+    let full = element_text(el);
+    let has_kicker = el
+        .descendent_elements()
+        .skip(1)
+        .any(|d| vocab::has_marker(d, vocab::KICKER_WORDS));
+    if !has_kicker {
+        return full;
+    }
+    let rest = text::element_text_without(el, |d| vocab::has_marker(d, vocab::KICKER_WORDS));
+    if text::alpha_words(&rest) >= 2 {
+        rest
+    } else {
+        full
+    }
+}
+
+/// A teaser's text: the element's visible text without "read more" links, and without a
+/// date that leads it ("Nov. 24, 2026 — Researchers found ..." gives "Researchers found
+/// ..."); the date is the date field's.
+pub fn teaser_text(el: ElementRef<'_>) -> String {
+    let text = text::element_text_without(el, |e| {
+        e.value().name() == "a" && vocab::is_read_more(&element_text(e))
+    });
+    strip_leading_date(&text).to_string()
+}
+
+/// "Nov. 24, 2026 — Text" -> "Text"; anything else unchanged.
+fn strip_leading_date(text: &str) -> &str {
+    if !text.bytes().take(48).any(|b| b.is_ascii_digit()) {
+        return text;
+    }
+    for (i, sep) in text
+        .char_indices()
+        .take(48)
+        .filter(|(_, c)| matches!(c, '—' | '–' | '|' | ':' | '-' | '·'))
+    {
+        let head = text[..i].trim();
+        let rest = text[i + sep.len_utf8()..].trim_start();
+        if !rest.is_empty() && super::date::is_whole_date(head) {
+            return rest;
         }
     }
-    Err(candidates.swap_remove(0))
+    text
 }
 
 /// The link of an element: its own `href`, else the first `a[href]` inside it, else the
@@ -459,18 +553,8 @@ fn href_near<'a>(el: ElementRef<'a>, card: ElementRef<'a>) -> Option<&'a str> {
     None
 }
 
-/// Attributes lazy-loading scripts put the real image URL in.
-const LAZY_ATTRS: [&str; 5] = [
-    "data-src",
-    "data-lazy-src",
-    "data-original",
-    "data-lazy",
-    "data-url",
-];
-
-/// The image URL of a matched element: the configured attribute, else the element's (or its
-/// first descendant `img`'s) `src` / lazy `data-*` / largest `srcset` candidate, else an
-/// `<img>` inside `<noscript>`.
+/// The image URL of a matched element: the configured attribute, else what
+/// [`image_in`] finds in the element.
 fn image_of(sel: &FieldSelector, el: ElementRef<'_>, base: &Url) -> Option<Url> {
     if let Some(a) = sel.attr() {
         let v = el.value().attr(a)?;
@@ -481,46 +565,165 @@ fn image_of(sel: &FieldSelector, el: ElementRef<'_>, base: &Url) -> Option<Url> 
         };
         return canon::resolve(base, v);
     }
+    image_in(el, base)
+}
+
+/// The image an element shows, read by what its attributes hold rather than which one a
+/// site uses: the element's own (or first descendant) `<img>` with a real URL in `src`, a
+/// lazy attribute (`data-src`, `data-original`, `data-lazy-src`, ...) or a `srcset`
+/// (largest candidate), a placeholder (`data:` URI, 1x1 image, "blank", "placeholder",
+/// "spacer", "lazy" file) skipped; for an `<img>` in a `<picture>` with nothing real, the
+/// picture's `<source>` (the one without a media query first); else an inline CSS
+/// `background-image: url(...)` (or a lazy `data-bg`) on the element or inside it; else an
+/// `<img>` inside `<noscript>`.
+pub fn image_in(el: ElementRef<'_>, base: &Url) -> Option<Url> {
     static IMG: std::sync::OnceLock<Selector> = std::sync::OnceLock::new();
-    let img_sel = IMG.get_or_init(|| Selector::parse("img, source").expect("static selector"));
-    let img = if matches!(el.value().name(), "img" | "source") {
-        Some(el)
-    } else {
-        el.select(img_sel).next()
+    let img_sel = IMG.get_or_init(|| Selector::parse("img").expect("static selector"));
+    let own = match el.value().name() {
+        "img" | "source" => picture_or_img(el, base),
+        _ => el.select(img_sel).find_map(|i| picture_or_img(i, base)),
     };
-    if let Some(url) = img.and_then(|i| img_url(i, base)) {
-        return Some(url);
+    own.or_else(|| background_in(el, base))
+        .or_else(|| noscript_image(el, base))
+}
+
+/// The element of `card` that [`image_in`] takes its image from, for selector derivation.
+pub fn image_element<'a>(card: ElementRef<'a>, base: &Url) -> Option<ElementRef<'a>> {
+    static IMG: std::sync::OnceLock<Selector> = std::sync::OnceLock::new();
+    static NS: std::sync::OnceLock<Selector> = std::sync::OnceLock::new();
+    let img_sel = IMG.get_or_init(|| Selector::parse("img").expect("static selector"));
+    let ns = NS.get_or_init(|| Selector::parse("noscript").expect("static selector"));
+    card.select(img_sel)
+        .find(|i| picture_or_img(*i, base).is_some())
+        .or_else(|| {
+            std::iter::once(card)
+                .chain(card.descendent_elements())
+                .find(|e| background_of(*e, base).is_some())
+        })
+        .or_else(|| {
+            // The element around a <noscript> fallback: image_in reads the fallback from it.
+            card.select(ns)
+                .filter_map(|n| n.parent().and_then(ElementRef::wrap))
+                .find(|p| noscript_image(*p, base).is_some())
+        })
+}
+
+/// An `<img>` (or `<source>`) and, when it holds nothing real, its `<picture>`'s sources.
+fn picture_or_img(img: ElementRef<'_>, base: &Url) -> Option<Url> {
+    if let Some(u) = img_url(img, base) {
+        return Some(u);
     }
-    noscript_image(el, base)
+    let picture = img
+        .parent()
+        .and_then(ElementRef::wrap)
+        .filter(|p| p.value().name() == "picture")?;
+    let sources: Vec<ElementRef<'_>> = picture
+        .child_elements()
+        .filter(|c| c.value().name() == "source")
+        .collect();
+    sources
+        .iter()
+        .filter(|s| s.value().attr("media").is_none())
+        .chain(sources.iter().filter(|s| s.value().attr("media").is_some()))
+        .find_map(|s| img_url(*s, base))
 }
 
 fn img_url(img: ElementRef<'_>, base: &Url) -> Option<Url> {
     let v = img.value();
-    let src = v.attr("src").filter(|s| !is_placeholder(s));
-    let lazy = LAZY_ATTRS
-        .iter()
-        .find_map(|a| v.attr(a))
-        .filter(|s| !is_placeholder(s));
-    let srcset = ["srcset", "data-srcset", "data-lazy-srcset"]
-        .iter()
-        .find_map(|a| v.attr(a))
-        .and_then(canon::largest_srcset);
+    let web =
+        |s: &str| canon::resolve(base, s.trim()).filter(|u| matches!(u.scheme(), "http" | "https"));
     // A lazy attribute is the real image when `src` is a placeholder or missing; when both
     // exist the `src` is usually the real (often small) one that the page shows.
-    [src, lazy, srcset]
-        .into_iter()
-        .flatten()
-        .find_map(|s| canon::resolve(base, s))
+    let tiny = v.attr("width").is_some_and(|w| w.trim() == "1")
+        && v.attr("height").is_some_and(|h| h.trim() == "1");
+    let src = v.attr("src").filter(|s| !tiny && !is_placeholder(s));
+    let lazy_raw = || {
+        vocab::LAZY_SRC_ATTRS
+            .iter()
+            .filter_map(|a| v.attr(a))
+            .find(|s| !is_placeholder(s) && !s.trim_start().starts_with('{'))
+    };
+    // A `src` beside a different lazy URL is the stand-in when the image is marked for a
+    // lazy loader (class "lazy", "lazyload") or the `src` is a GIF or SVG (spinners and
+    // blank frames in any language: "cargando.gif", "chargement.svg").
+    let stub = src.is_some_and(|s| {
+        lazy_raw().is_some_and(|l| l.trim() != s.trim())
+            && (vocab::has_marker(img, &["lazy", "lazyload", "lazyloaded", "lozad", "blazy"]) || {
+                let path = s.split(['?', '#']).next().unwrap_or(s).to_ascii_lowercase();
+                path.ends_with(".gif") || path.ends_with(".svg")
+            })
+    });
+    if !stub && let Some(u) = src.and_then(web) {
+        return Some(u);
+    }
+    let lazy = lazy_raw().and_then(web);
+    lazy.or_else(|| {
+        vocab::SRCSET_ATTRS
+            .iter()
+            .filter_map(|a| v.attr(a))
+            .filter_map(canon::largest_srcset)
+            .filter(|s| !is_placeholder(s))
+            .find_map(web)
+    })
 }
 
-/// Inline data URIs and blank spacer GIFs stand in for lazy images.
-fn is_placeholder(s: &str) -> bool {
+/// Whether an image URL is a stand-in for the real one: empty, a `data:` URI, or a file
+/// whose name says so ("placeholder.png", "blank.gif", "lazy-load.svg", "1x1.gif",
+/// "/img/grey.png").
+pub fn is_placeholder(s: &str) -> bool {
     let s = s.trim();
-    s.is_empty()
-        || s.starts_with("data:")
-        || s.ends_with("/blank.gif")
-        || s.ends_with("/spacer.gif")
-        || s.ends_with("/pixel.gif")
+    if s.is_empty() || s.starts_with("data:") || s.starts_with('#') || s == "about:blank" {
+        return true;
+    }
+    let path = s.split(['?', '#']).next().unwrap_or(s);
+    let file = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
+    let stem = file.rsplit_once('.').map_or(file.as_str(), |(a, _)| a);
+    vocab::PLACEHOLDER_STEMS.contains(&stem)
+        || stem
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .any(|t| vocab::PLACEHOLDER_WORDS.contains(&t))
+}
+
+/// The first background image on `el` or inside it.
+fn background_in(el: ElementRef<'_>, base: &Url) -> Option<Url> {
+    std::iter::once(el)
+        .chain(el.descendent_elements())
+        .find_map(|e| background_of(e, base))
+}
+
+/// An element's inline `background-image: url(...)` (or `background: ... url(...)`), or a
+/// lazy background attribute (`data-bg`, `data-background-image`).
+fn background_of(el: ElementRef<'_>, base: &Url) -> Option<Url> {
+    let v = el.value();
+    let from_style = v.attr("style").and_then(css_background_url);
+    let lazy = [
+        "data-bg",
+        "data-background",
+        "data-background-image",
+        "data-bg-src",
+    ]
+    .iter()
+    .filter_map(|a| v.attr(a))
+    .map(|s| css_background_url(s).unwrap_or(s.trim()))
+    .find(|s| !s.is_empty());
+    [from_style, lazy]
+        .into_iter()
+        .flatten()
+        .filter(|s| !is_placeholder(s))
+        .find_map(|s| canon::resolve(base, s))
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+}
+
+/// The URL inside the first `url(...)` of a CSS `background` or `background-image`
+/// declaration.
+fn css_background_url(style: &str) -> Option<&str> {
+    let lower = style.to_ascii_lowercase();
+    let at = lower.find("background")?;
+    let rel = lower[at..].find("url(")?;
+    let start = at + rel + 4;
+    let end = start + style[start..].find(')')?;
+    let inner = style[start..end].trim().trim_matches(['"', '\'', ' ']);
+    (!inner.is_empty()).then_some(inner)
 }
 
 fn noscript_image(el: ElementRef<'_>, base: &Url) -> Option<Url> {
@@ -534,77 +737,6 @@ fn noscript_image(el: ElementRef<'_>, base: &Url) -> Option<Url> {
         let frag = super::parse::parse_fragment(&inner).ok()?;
         frag.select(img).find_map(|i| img_url(i, base))
     })
-}
-
-/// Elements whose text is never visible content.
-fn is_hidden(name: &str) -> bool {
-    matches!(name, "script" | "style" | "template" | "noscript" | "svg")
-}
-
-/// Elements that break a line when rendered: their boundaries become spaces so that
-/// `<p>a</p><p>b</p>` reads "a b", while inline markup (`<em>`) joins without a gap.
-fn is_block(name: &str) -> bool {
-    matches!(
-        name,
-        "p" | "div"
-            | "br"
-            | "li"
-            | "ul"
-            | "ol"
-            | "h1"
-            | "h2"
-            | "h3"
-            | "h4"
-            | "h5"
-            | "h6"
-            | "section"
-            | "article"
-            | "header"
-            | "footer"
-            | "figure"
-            | "figcaption"
-            | "blockquote"
-            | "tr"
-            | "td"
-            | "th"
-            | "dt"
-            | "dd"
-            | "hr"
-            | "table"
-    )
-}
-
-/// Visible text of an element, inline markup flattened, whitespace folded.
-pub fn element_text(el: ElementRef<'_>) -> String {
-    let mut raw = String::new();
-    push_text(*el, &mut raw);
-    fold_ws(&raw)
-}
-
-/// Iterative, not recursive: a hostile page can nest elements thousands of levels deep, and
-/// recursion that deep overflows the stack.
-fn push_text(node: ego_tree::NodeRef<'_, Node>, out: &mut String) {
-    use ego_tree::iter::Edge;
-    let mut skip_below: Option<ego_tree::NodeId> = None;
-    for edge in node.traverse() {
-        match edge {
-            Edge::Open(n) if n.id() != node.id() && skip_below.is_none() => match n.value() {
-                Node::Text(t) => out.push_str(t),
-                Node::Element(e) if is_hidden(e.name()) => skip_below = Some(n.id()),
-                Node::Element(e) if is_block(e.name()) => out.push(' '),
-                _ => {}
-            },
-            Edge::Close(n) if skip_below == Some(n.id()) => skip_below = None,
-            Edge::Close(n) if n.id() != node.id() && skip_below.is_none() => {
-                if let Node::Element(e) = n.value()
-                    && is_block(e.name())
-                {
-                    out.push(' ');
-                }
-            }
-            _ => {}
-        }
-    }
 }
 
 #[cfg(test)]
@@ -650,34 +782,149 @@ mod tests {
     }
 
     #[test]
-    fn element_text_flattens_inline_and_spaces_blocks() {
+    fn teaser_text_drops_leading_dates_and_read_more_links() {
         let rows = [
-            ("<h3>Mice <em>in</em> space</h3>", "Mice in space"),
-            ("<h3>A<i>b</i>c</h3>", "Abc"),
-            ("<h3><p>one</p><p>two</p></h3>", "one two"),
             (
-                "<h3>x<script>var a=1</script>y<style>p{}</style></h3>",
-                "xy",
+                r#"<div><span class="d">Nov. 24, 2026 &mdash; </span>Mice grow teeth. <span><a href="/x">full story</a></span></div>"#,
+                "Mice grow teeth.",
             ),
             (
-                "<h3>  Tom &amp; Jerry&nbsp;&#8217;s \n\t day </h3>",
-                "Tom & Jerry \u{2019}s day",
+                r#"<div>2026-11-24 — Mice grow teeth <a href="/x">Read more »</a></div>"#,
+                "Mice grow teeth",
             ),
-            ("<h3>line<br>break</h3>", "line break"),
+            (
+                r#"<div>Mice: a <a href="/x">new study</a> shows teeth.</div>"#,
+                "Mice: a new study shows teeth.",
+            ),
+            (
+                r#"<div>In 2026 - the year of mice - teeth grew.</div>"#,
+                "In 2026 - the year of mice - teeth grew.",
+            ),
         ];
-        let sel = Selector::parse("h3").expect("static");
         for (html, want) in rows {
             let doc = Html::parse_fragment(html);
-            let el = doc.select(&sel).next().expect("h3");
-            assert_eq!(element_text(el), want, "html {html:?}");
+            let el = doc
+                .select(&Selector::parse("div").expect("css"))
+                .next()
+                .expect("div");
+            assert_eq!(teaser_text(el), want, "{html}");
         }
     }
 
     #[test]
     fn placeholders() {
-        assert!(is_placeholder("data:image/gif;base64,R0lGOD"));
-        assert!(is_placeholder(" "));
-        assert!(is_placeholder("/img/blank.gif"));
-        assert!(!is_placeholder("/img/photo.jpg"));
+        for yes in [
+            "data:image/gif;base64,R0lGOD",
+            " ",
+            "/img/blank.gif",
+            "http://cdn.example.org/assets/site/img/ifls-placeholder.png?v=1.2.17",
+            "/static/lazy-load.svg",
+            "/i/1x1.gif",
+            "/img/grey.png",
+            "/wp-content/themes/x/images/spacer.png",
+            "about:blank",
+        ] {
+            assert!(is_placeholder(yes), "{yes}");
+        }
+        for no in [
+            "/img/photo.jpg",
+            "/uploads/lazy-river-rafting.jpg",
+            "/uploads/blank-slate.jpg",
+            "/uploads/2026/11/grey-whale-1024x576.jpg",
+            "/uploads/pixel-phone-review.jpg",
+            "https://cdn.example.org/images/loading-dock-fire.webp",
+        ] {
+            assert!(!is_placeholder(no), "{no}");
+        }
+    }
+
+    fn image(html: &str) -> Option<String> {
+        let doc = Html::parse_fragment(html);
+        let el = doc
+            .select(&Selector::parse("div").expect("css"))
+            .next()
+            .expect("div");
+        let base = Url::parse("https://news.example.org/").expect("url");
+        image_in(el, &base).map(|u| u.to_string())
+    }
+
+    /// Whichever attribute holds a real image URL wins over a placeholder `src`.
+    #[test]
+    fn image_by_content_table() {
+        let rows: &[(&str, Option<&str>)] = &[
+            (
+                r#"<div><img src="/a.jpg"></div>"#,
+                Some("https://news.example.org/a.jpg"),
+            ),
+            (
+                r#"<div><img src="data:image/gif;base64,R0l" data-src="/real.jpg"></div>"#,
+                Some("https://news.example.org/real.jpg"),
+            ),
+            (
+                r#"<div><img src="/img/blank.gif" data-source="/b.jpg"></div>"#,
+                Some("https://news.example.org/b.jpg"),
+            ),
+            (
+                r#"<div><img src="/x/placeholder.png" data-original="/c.jpg"></div>"#,
+                Some("https://news.example.org/c.jpg"),
+            ),
+            (
+                r#"<div><img src="/p/1x1.gif" data-lazy-src="/d.jpg"></div>"#,
+                Some("https://news.example.org/d.jpg"),
+            ),
+            (
+                r#"<div><img class="lazy" src="/spacer.gif" data-srcset="/e-400.jpg 400w, /e-800.jpg 800w"></div>"#,
+                Some("https://news.example.org/e-800.jpg"),
+            ),
+            (
+                r#"<div><img src="/t.gif" width="1" height="1" data-src="/f.jpg"></div>"#,
+                Some("https://news.example.org/f.jpg"),
+            ),
+            (
+                r#"<div><img src="/img/cargando.gif" data-original="/es.jpg"></div>"#,
+                Some("https://news.example.org/es.jpg"),
+            ),
+            (
+                r#"<div><img class="lazyload" src="/thumbs/small.jpg" data-src="/full.jpg"></div>"#,
+                Some("https://news.example.org/full.jpg"),
+            ),
+            (
+                r#"<div><img src="/thumbs/small.jpg" data-src="/full.jpg"></div>"#,
+                Some("https://news.example.org/thumbs/small.jpg"),
+            ),
+            (
+                r#"<div><picture><source media="(max-width: 360px)" data-srcset="/small.jpg"><source data-srcset="/medium.jpg"><img src="/ifls-placeholder.png" data-src="/ifls-placeholder.png"></picture></div>"#,
+                Some("https://news.example.org/medium.jpg"),
+            ),
+            (
+                r#"<div><picture><source srcset="/g.webp" type="image/webp"><img src="/g.jpg"></picture></div>"#,
+                Some("https://news.example.org/g.jpg"),
+            ),
+            (
+                r#"<div><a href="/a" style="background-image: url('/bg.jpg')"></a></div>"#,
+                Some("https://news.example.org/bg.jpg"),
+            ),
+            (
+                r#"<div style="background: #000 url(&quot;//cdn.example.org/h.jpg&quot;) no-repeat"></div>"#,
+                Some("https://cdn.example.org/h.jpg"),
+            ),
+            (
+                r#"<div><span class="thumb" data-bg="/thumbs/river.jpg"></span></div>"#,
+                Some("https://news.example.org/thumbs/river.jpg"),
+            ),
+            (
+                r#"<div><noscript><img src="/ns.jpg"></noscript><img src="data:image/gif;base64,R0l"></div>"#,
+                Some("https://news.example.org/ns.jpg"),
+            ),
+            (r#"<div><img src="data:image/gif;base64,R0l"></div>"#, None),
+            (
+                r#"<div><video><source src="/clip.mp4"></video></div>"#,
+                None,
+            ),
+            (r#"<div><img src="javascript:alert(1)"></div>"#, None),
+        ];
+        for (html, want) in rows {
+            assert_eq!(image(html).as_deref(), *want, "html {html}");
+        }
     }
 }

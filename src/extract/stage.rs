@@ -442,7 +442,7 @@ fn selector_stats(doc: &Html, rules: &CardRules, cards: &[Card]) -> Vec<Selector
     let fields: [FieldCheck<'_>; 8] = [
         ("title", Some(&rules.title), |_| true),
         ("link", rules.link.as_ref(), |_| true),
-        ("author", rules.author.as_ref(), |c| c.author.is_some()),
+        ("author", rules.author.as_ref(), |c| !c.authors.is_empty()),
         ("read_time", rules.read_time.as_ref(), |c| {
             c.read_time.is_some()
         }),
@@ -718,7 +718,7 @@ mod tests {
         );
         let art = r#"<html><head><script type="application/ld+json">{"@type":"NewsArticle","headline":"H","author":{"name":"Ann Lee"},"datePublished":"2026-11-20"}</script></head><body></body></html>"#;
         let meta = article(art, &url(), &rules(Listing::Auto, false), now()).expect("article");
-        assert_eq!(meta.author.as_deref(), Some("Ann Lee"));
+        assert_eq!(meta.authors, ["Ann Lee"]);
         assert_eq!(meta.title.as_deref(), Some("H"));
     }
 }

@@ -15,8 +15,10 @@ use serde_json::Value;
 use url::Url;
 
 use super::date::{DateContext, DateKind, parse_date};
-use super::fields::{fold_ws, parse_author, parse_iso_duration_minutes, parse_read_time};
-use super::select::element_text;
+use super::fields::{parse_author, parse_iso_duration_minutes, parse_read_time};
+use super::meta::split_authors;
+use super::text::{element_text, fold_ws};
+use super::vocab;
 use crate::canon;
 
 /// What structured data says about one article. Every field is optional: sources differ.
@@ -25,8 +27,8 @@ pub struct ArticleMeta {
     /// Absolute http(s) URL of the article.
     pub url: Option<Url>,
     pub title: Option<String>,
-    /// Names joined with ", ".
-    pub author: Option<String>,
+    /// One entry per person.
+    pub authors: Vec<String>,
     /// Publication date.
     pub date: Option<DateTime<Utc>>,
     pub image: Option<Url>,
@@ -49,8 +51,8 @@ impl ArticleMeta {
         if self.title.is_none() {
             self.title.clone_from(&other.title);
         }
-        if self.author.is_none() {
-            self.author.clone_from(&other.author);
+        if self.authors.is_empty() {
+            self.authors.clone_from(&other.authors);
         }
         if self.date.is_none() {
             self.date = other.date;
@@ -74,7 +76,7 @@ impl ArticleMeta {
     }
 
     fn is_empty(&self) -> bool {
-        self.url.is_none() && self.title.is_none() && self.date.is_none() && self.author.is_none()
+        self.url.is_none() && self.title.is_none() && self.date.is_none() && self.authors.is_empty()
     }
 }
 
@@ -482,16 +484,26 @@ fn is_urlish(s: &str) -> bool {
         || l.starts_with('@')
 }
 
+/// Adds the people a byline names ("By Ann Lee and Bo Chan" gives two) that `out` does not
+/// hold yet.
+fn push_byline(out: &mut Vec<String>, byline: &str) {
+    for n in parse_author(byline)
+        .map(|a| split_authors(&a))
+        .unwrap_or_default()
+    {
+        if !out.contains(&n) {
+            out.push(n);
+        }
+    }
+}
+
 /// Author names from a JSON-LD `author`: a string, a Person/Organization, or an array of them.
 fn names_of(v: &Value, out: &mut Vec<String>) {
     match v {
         Value::String(s) => {
             for part in s.split(';') {
-                if !is_urlish(part)
-                    && let Some(n) = parse_author(&html_unescape(part))
-                    && !out.contains(&n)
-                {
-                    out.push(n);
+                if !is_urlish(part) {
+                    push_byline(out, &html_unescape(part));
                 }
             }
         }
@@ -565,9 +577,7 @@ fn ld_article(v: &Value, base: &Url, ctx: &DateContext<'_>) -> ArticleMeta {
     if let Some(a) = get("author").or_else(|| get("creator")) {
         names_of(a, &mut names);
     }
-    if !names.is_empty() {
-        m.author = Some(names.join(", "));
-    }
+    m.authors = names;
     if let Some(sec) = get("articleSection") {
         match sec {
             Value::Array(a) => m.categories = a.iter().filter_map(str_of).collect(),
@@ -726,18 +736,11 @@ fn microdata_item(scope: ElementRef<'_>, base: &Url, ctx: &DateContext<'_>) -> A
         } else {
             prop_value(*el)
         };
-        if let Some(n) = text
-            .filter(|t| !is_urlish(t))
-            .as_deref()
-            .and_then(parse_author)
-            && !names.contains(&n)
-        {
-            names.push(n);
+        if let Some(t) = text.filter(|t| !is_urlish(t)) {
+            push_byline(&mut names, &t);
         }
     }
-    if !names.is_empty() {
-        m.author = Some(names.join(", "));
-    }
+    m.authors = names;
     m.url = m.url.filter(|u| matches!(u.scheme(), "http" | "https"));
     m.image = m.image.filter(|u| matches!(u.scheme(), "http" | "https"));
     m
@@ -848,11 +851,7 @@ fn meta_article(doc: &Html, base: &Url, ctx: &DateContext<'_>) -> ArticleMeta {
             if is_urlish(&v) {
                 continue;
             }
-            if let Some(n) = parse_author(&v)
-                && !names.contains(&n)
-            {
-                names.push(n);
-            }
+            push_byline(&mut names, &v);
         }
         if !names.is_empty() {
             break;
@@ -861,14 +860,11 @@ fn meta_article(doc: &Html, base: &Url, ctx: &DateContext<'_>) -> ArticleMeta {
     if names.is_empty()
         && let Some(list) = meta_content(doc, &["citation_authors"])
     {
-        names = list
-            .split(';')
-            .filter_map(|n| parse_author(&citation_name(n)))
-            .collect();
+        for n in list.split(';') {
+            push_byline(&mut names, &citation_name(n));
+        }
     }
-    if !names.is_empty() {
-        m.author = Some(names.join(", "));
-    }
+    m.authors = names;
     // Yoast and WordPress: twitter:label1 = "Est. reading time", twitter:data1 = "4 minutes".
     for i in 1..=4 {
         let label = meta_content(doc, &[&format!("twitter:label{i}")]);
@@ -901,36 +897,16 @@ fn citation_name(s: &str) -> String {
     }
 }
 
-/// Lower-case word tokens of an element's class and id ("by_line" -> by, line).
-fn marker_words(el: ElementRef<'_>) -> Vec<String> {
-    let v = el.value();
-    v.attr("class")
-        .unwrap_or("")
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .chain(
-            v.attr("id")
-                .unwrap_or("")
-                .split(|c: char| !c.is_ascii_alphanumeric()),
-        )
-        .filter(|w| !w.is_empty())
-        .map(str::to_ascii_lowercase)
-        .collect()
-}
-
 /// Class or id words that mark an element as a byline ("byline", "by_line", "author").
 fn is_byline_marker(el: ElementRef<'_>) -> bool {
+    // "by_line" and "by-line" split into two tokens; joined, they are the byline word.
     let raw = format!(
         "{} {}",
         el.value().attr("class").unwrap_or(""),
         el.value().attr("id").unwrap_or("")
     )
     .to_ascii_lowercase();
-    raw.contains("byline")
-        || raw.contains("by_line")
-        || raw.contains("by-line")
-        || marker_words(el)
-            .iter()
-            .any(|w| matches!(w.as_str(), "author" | "authors" | "contributor"))
+    raw.contains("by_line") || raw.contains("by-line") || vocab::is_byline_marked(el)
 }
 
 /// Date elements that are not the article's publication date.
@@ -938,46 +914,18 @@ fn is_other_date(el: ElementRef<'_>) -> bool {
     std::iter::once(el)
         .chain(el.ancestors().filter_map(ElementRef::wrap))
         .take(5)
-        .any(|a| {
-            marker_words(a).iter().any(|w| {
-                matches!(
-                    w.as_str(),
-                    "print"
-                        | "issue"
-                        | "updated"
-                        | "modified"
-                        | "comment"
-                        | "comments"
-                        | "copyright"
-                        | "event"
-                        | "events"
-                        | "related"
-                        | "calendar"
-                )
-            })
-        })
+        .any(|a| vocab::has_marker(a, vocab::OTHER_DATE_WORDS))
 }
 
 /// "Miriam Kramer, SPACE.com Staff Writer" -> "Miriam Kramer": a byline's job title goes.
 fn strip_role(name: String) -> String {
-    const ROLES: &[&str] = &[
-        "writer",
-        "editor",
-        "correspondent",
-        "reporter",
-        "staff",
-        "contributor",
-        "columnist",
-        "journalist",
-        "producer",
-    ];
     let parts: Vec<&str> = name.split(", ").collect();
     let kept: Vec<&str> = parts
         .iter()
         .copied()
         .filter(|p| {
             let l = p.to_lowercase();
-            !l.split_whitespace().any(|w| ROLES.contains(&w))
+            !l.split_whitespace().any(|w| vocab::ROLE_WORDS.contains(&w))
         })
         .collect();
     if kept.is_empty() || kept.len() == parts.len() {
@@ -1076,12 +1024,23 @@ fn html_article(doc: &Html, base: &Url, ctx: &DateContext<'_>) -> ArticleMeta {
                 .find_map(|t| parse_author(&t).filter(|n| plausible_name(n)))
         })
         .or_else(|| {
-            doc.select(static_sel!("a[href*='/author/'], a[href*='/authors/']"))
+            // Links to a person's page: the same URL words meta lines read (vocab.rs).
+            doc.select(static_sel!("a[href]"))
+                .filter(|el| {
+                    el.value().attr("href").is_some_and(|h| {
+                        vocab::path_has_segment(
+                            h.split(['?', '#']).next().unwrap_or(h),
+                            vocab::AUTHOR_PATH_SEGMENTS,
+                        )
+                    })
+                })
                 .filter(|el| !in_chrome(*el))
                 .map(element_text)
                 .find_map(|t| parse_author(&t).filter(|n| plausible_name(n)))
         });
-    m.author = author_text.map(strip_role);
+    if let Some(t) = author_text {
+        push_byline(&mut m.authors, &strip_role(t));
+    }
     m.word_count = article_words(doc);
     m
 }
@@ -1140,14 +1099,12 @@ fn plausible_name(n: &str) -> bool {
             .any(|w| w.chars().next().is_some_and(char::is_uppercase))
 }
 
-/// Whether an element sits in page chrome (navigation, footer, sidebars).
+/// Whether an element sits in page chrome (navigation, footer, sidebars). The page's
+/// header is not chrome here: article pages put their headline and byline in one.
 fn in_chrome(el: ElementRef<'_>) -> bool {
-    el.ancestors().filter_map(ElementRef::wrap).any(|a| {
-        matches!(a.value().name(), "nav" | "footer" | "aside")
-            || a.value()
-                .attr("role")
-                .is_some_and(|r| matches!(r, "navigation" | "contentinfo" | "complementary"))
-    })
+    el.ancestors()
+        .filter_map(ElementRef::wrap)
+        .any(|a| vocab::is_chrome(a) && !vocab::is_page_header(a))
 }
 
 /// Words of the article body: JSON-LD `articleBody` is handled by the caller; here
@@ -1246,7 +1203,7 @@ mod tests {
             p.url.as_ref().map(Url::as_str),
             Some("https://news.example.org/a/mice")
         );
-        assert_eq!(p.author.as_deref(), Some("Ann Lee, Bo Chan"));
+        assert_eq!(p.authors, ["Ann Lee", "Bo Chan"]);
         assert_eq!(
             p.date.map(|d| d.to_rfc3339()),
             Some("2026-11-20T09:00:00+00:00".into())
@@ -1277,7 +1234,7 @@ mod tests {
             vec![day("Ant story"), day("Bee story")],
             "untitled item dropped"
         );
-        assert_eq!(d.items[0].author.as_deref(), Some("Cy Dee"));
+        assert_eq!(d.items[0].authors, ["Cy Dee"]);
         assert_eq!(ymd(d.items[0].date), day("2026-11-01"));
         assert!(d.item_for("https://news.example.org/b").is_some());
     }
@@ -1315,7 +1272,7 @@ mod tests {
             a.url.as_ref().map(Url::as_str),
             Some("https://news.example.org/articles/x1")
         );
-        assert_eq!(a.author.as_deref(), Some("Zee Merali, Al Bo"));
+        assert_eq!(a.authors, ["Zee Merali", "Al Bo"]);
         assert_eq!(ymd(a.date), day("2019-09-05"));
         assert_eq!(a.date_origin, Some("microdata"));
         assert_eq!(d.items[1].read_time, Some(3));
@@ -1338,7 +1295,7 @@ mod tests {
         assert_eq!(p.title.as_deref(), Some("Slow drop"));
         assert_eq!(ymd(p.date), day("2013-07-18"));
         assert_eq!(p.date_origin, Some("meta"));
-        assert_eq!(p.author.as_deref(), Some("Richard Johnston"));
+        assert_eq!(p.authors, ["Richard Johnston"]);
         assert_eq!(p.read_time, Some(4));
         assert_eq!(
             p.image.as_ref().map(Url::as_str),
@@ -1359,7 +1316,7 @@ mod tests {
         );
         let p = &d.page;
         assert_eq!(p.title.as_deref(), Some("Gut microbes"));
-        assert_eq!(p.author.as_deref(), Some("Kai Kupferschmidt"));
+        assert_eq!(p.authors, ["Kai Kupferschmidt"]);
         assert_eq!(
             p.date.map(|d| d.to_rfc3339()),
             Some("2013-07-18T14:00:00+00:00".into())

@@ -59,7 +59,11 @@ fn entry(entry: &Entry<'_>) -> AtomEntry {
         title: Text::plain(entry.title.to_string()),
         id: entry.id.to_string(),
         updated: fixed(entry.updated),
-        authors: entry.author.iter().map(|a| person(a.to_string())).collect(),
+        authors: entry
+            .authors
+            .iter()
+            .map(|a| person(a.to_string()))
+            .collect(),
         categories: entry
             .categories
             .iter()
@@ -171,7 +175,7 @@ mod tests {
             assert_eq!(got.updated, fixed(entry.updated));
             assert_eq!(got.published, Some(fixed(entry.published)));
             let authors: Vec<_> = got.authors.iter().map(|a| a.name.clone()).collect();
-            assert_eq!(authors, want.author.iter().cloned().collect::<Vec<_>>());
+            assert_eq!(authors, want.authors);
             let terms: Vec<_> = got.categories.iter().map(|c| c.term.as_str()).collect();
             assert_eq!(terms, want.categories);
             assert_eq!(got.links.len(), 1);

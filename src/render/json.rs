@@ -34,8 +34,8 @@ struct JsonItem<'a> {
     /// Always present: JSON Feed requires `content_html` or `content_text`; empty when the
     /// item has no image, teaser or read time.
     content_html: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    authors: Option<[Author<'a>; 1]>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    authors: Vec<Author<'a>>,
     date_published: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     date_modified: Option<String>,
@@ -88,7 +88,7 @@ fn item<'a>(entry: &'a Entry<'_>) -> JsonItem<'a> {
         title: &entry.title,
         summary: entry.teaser.as_deref(),
         content_html: &entry.html,
-        authors: entry.author.as_deref().map(|name| [Author { name }]),
+        authors: entry.authors.iter().map(|name| Author { name }).collect(),
         date_published: rfc3339(entry.published),
         date_modified: (entry.updated != entry.published).then(|| rfc3339(entry.updated)),
         image: entry.image.as_deref(),

@@ -101,7 +101,8 @@ struct Entry<'a> {
     id: Cow<'a, str>,
     link: Cow<'a, str>,
     title: Cow<'a, str>,
-    author: Option<Cow<'a, str>>,
+    /// One entry per person.
+    authors: Vec<Cow<'a, str>>,
     teaser: Option<Cow<'a, str>>,
     image: Option<Cow<'a, str>>,
     categories: Vec<Cow<'a, str>>,
@@ -119,7 +120,11 @@ impl<'a> Entry<'a> {
             id: xml_safe(&item.id),
             link: xml_safe(&item.link),
             title: xml_safe(&item.title),
-            author: non_blank(item.author.as_deref()),
+            authors: item
+                .authors
+                .iter()
+                .filter_map(|a| non_blank(Some(a)))
+                .collect(),
             teaser: non_blank(item.teaser.as_deref()),
             // Extraction only keeps http(s) images; this guards items from any other source.
             image: non_blank(item.image.as_deref()).filter(|i| is_web_url(i)),
@@ -233,7 +238,7 @@ pub(crate) mod testdata {
             id: format!("https://www.the-scientist.com/article-{n}"),
             link: format!("https://www.the-scientist.com/article-{n}?utm=x"),
             title: format!("Article {n}"),
-            author: Some("Andy Carstens".to_owned()),
+            authors: vec!["Andy Carstens".to_owned()],
             read_time: Some(4),
             teaser: Some(format!("Teaser {n}.")),
             image: Some(format!("https://cdn.example.org/img/{n}.jpg")),
@@ -254,14 +259,14 @@ pub(crate) mod testdata {
         let mut a = item(1);
         a.title = "Tom & Jerry <b>bold</b> \"quoted\" 'single' — Grüße 🧬\u{0}\u{b}".to_owned();
         a.teaser = Some("Uses <script>alert('x')</script> &amp; p<0.05 ]]> café\u{1f}".to_owned());
-        a.author = Some("José Núñez & Ann O'Neil".to_owned());
+        a.authors = vec!["José Núñez & Ann O'Neil".to_owned()];
         a.image = Some("https://cdn.example.org/i.jpg?w=800&h=600&q=\"1\"".to_owned());
         a.categories = vec!["Cells & Genes".to_owned(), "<Neuro>".to_owned()];
         a.updated = a.published + chrono::Duration::seconds(7200);
         a.published += chrono::Duration::milliseconds(250);
         let b = item(2);
         let mut c = item(3);
-        c.author = None;
+        c.authors = Vec::new();
         c.read_time = None;
         c.teaser = None;
         c.image = None;
@@ -326,12 +331,12 @@ mod tests {
     #[test]
     fn entry_drops_blank_fields_and_subseconds() {
         let mut item = testdata::item(1);
-        item.author = Some(" ".to_owned());
+        item.authors = vec![" ".to_owned(), "Ann Lee".to_owned()];
         item.teaser = Some("\u{1}".to_owned());
         item.categories = vec![String::new(), "Ok".to_owned()];
         item.published += chrono::Duration::milliseconds(999);
         let entry = Entry::new(&item);
-        assert_eq!(entry.author, None);
+        assert_eq!(entry.authors, ["Ann Lee"]);
         assert_eq!(entry.teaser, None);
         assert_eq!(entry.categories, vec!["Ok"]);
         assert_eq!(rfc3339(entry.published), "2026-11-26T19:58:27Z");
@@ -367,6 +372,41 @@ mod tests {
             let text = String::from_utf8(bytes).expect("UTF-8");
             insta::assert_snapshot!(format.extension(), text);
         }
+    }
+
+    /// A byline of several people is one author entry each in every format, read back by
+    /// the `rss` and `atom_syndication` readers and as JSON.
+    #[test]
+    fn several_authors_give_one_entry_each_in_every_format() {
+        let mut item = testdata::item(1);
+        item.authors = vec![
+            "Ann Lee".to_owned(),
+            "Bo Chen".to_owned(),
+            "Zoë O'Neil".to_owned(),
+        ];
+        let items = [item];
+        let rss = ::rss::Channel::read_from(&render(Format::Rss, &testdata::meta(), &items)[..])
+            .expect("RSS");
+        let creators = rss.items()[0]
+            .dublin_core_ext()
+            .map(|dc| dc.creators().to_vec());
+        assert_eq!(creators.as_deref(), Some(&items[0].authors[..]));
+        let atom = ::atom_syndication::Feed::read_from(
+            &render(Format::Atom, &testdata::meta(), &items)[..],
+        )
+        .expect("Atom");
+        let names: Vec<&str> = atom.entries()[0]
+            .authors()
+            .iter()
+            .map(|p| p.name())
+            .collect();
+        assert_eq!(names, items[0].authors);
+        let json: serde_json::Value =
+            serde_json::from_slice(&render(Format::Json, &testdata::meta(), &items)).expect("JSON");
+        assert_eq!(
+            json["items"][0]["authors"],
+            serde_json::json!([{"name": "Ann Lee"}, {"name": "Bo Chen"}, {"name": "Zoë O'Neil"}])
+        );
     }
 
     #[test]

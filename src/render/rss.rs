@@ -81,8 +81,8 @@ fn item(entry: &Entry<'_>) -> ::rss::Item {
         }),
         pub_date: Some(entry.published.to_rfc2822()),
         extensions,
-        dublin_core_ext: entry.author.as_ref().map(|author| DublinCoreExtension {
-            creators: vec![author.to_string()],
+        dublin_core_ext: (!entry.authors.is_empty()).then(|| DublinCoreExtension {
+            creators: entry.authors.iter().map(ToString::to_string).collect(),
             ..DublinCoreExtension::default()
         }),
         ..::rss::Item::default()
@@ -152,7 +152,10 @@ mod tests {
                 Some(entry.published.to_rfc2822().as_str())
             );
             let creators = got.dublin_core_ext.as_ref().map(|dc| dc.creators.clone());
-            assert_eq!(creators, want.author.clone().map(|a| vec![a]));
+            assert_eq!(
+                creators,
+                (!want.authors.is_empty()).then(|| want.authors.clone())
+            );
             assert_eq!(got.author, None);
             let categories: Vec<_> = got.categories.iter().map(|c| c.name.as_str()).collect();
             assert_eq!(categories, want.categories);

@@ -52,7 +52,19 @@ fn demo_pages_extract_exactly_the_expected_cards() {
             let fields = [
                 ("title", Some(c.title.clone()), s("title")),
                 ("link", Some(scifeed::canon::canonical(&c.link)), s("link")),
-                ("author", c.author.clone(), s("author")),
+                (
+                    "authors",
+                    Some(c.authors.join("; ")),
+                    Some(
+                        w["authors"]
+                            .as_array()
+                            .expect("authors")
+                            .iter()
+                            .filter_map(|v| v.as_str())
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                    ),
+                ),
                 (
                     "read_time",
                     c.read_time.map(|r| r.to_string()),

@@ -163,3 +163,43 @@ fn max_items_pushes_out_the_oldest_but_history_keeps_them() {
         "the store keeps pushed-out items"
     );
 }
+
+/// A card with no date but a dated URL (`/2026/11/20/slug`) takes the URL's day, counts as
+/// dated in the run table, and keeps that date on later runs; a card whose URL names only a
+/// month gets the first-seen time.
+#[test]
+fn url_dates_are_page_dates_in_the_run_table() {
+    let sb = Sandbox::new();
+    let cards = card_html(
+        "2026/11/20/dated-by-url-1",
+        "Dated By Its Url",
+        "Ann Lee",
+        "",
+    ) + &card_html(
+        "2026/11/month-only-story-2",
+        "Month Only Story",
+        "Bo Chan",
+        "",
+    );
+    sb.write("page.html", &page_with(&[], &cards));
+    sb.config(&[("ts", "page.html")], "");
+    let out = sb.run(&["--now", T0]).success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    let row = stdout
+        .lines()
+        .find(|l| l.starts_with("ts "))
+        .unwrap_or_else(|| panic!("no row for ts:\n{stdout}"));
+    assert!(row.contains(" 50% "), "one of two cards dated: {row}");
+    let got = dates(&read_rss(&sb.path("out/ts.rss")));
+    assert_eq!(
+        got["https://www.demo.scifeed.example/2026/11/20/dated-by-url-1"],
+        "Fri, 20 Nov 2026 00:00:00 +0000"
+    );
+    assert_eq!(
+        got["https://www.demo.scifeed.example/2026/11/month-only-story-2"],
+        "Thu, 26 Nov 2026 10:00:00 +0000",
+        "a month is not a day: first-seen"
+    );
+    sb.run(&["--now", T1]).success();
+    assert_eq!(dates(&read_rss(&sb.path("out/ts.rss"))), got);
+}

@@ -4,6 +4,8 @@
 
 mod add;
 mod auto;
+mod auto_fixtures;
+mod auto_score;
 mod cli;
 mod config;
 mod corpus_auto;
@@ -43,14 +45,45 @@ pub fn shared_dir() -> PathBuf {
     std::env::var_os("SCIFEED_SHARED").map_or_else(|| repo().join("../shared"), PathBuf::from)
 }
 
+/// Whether tests that need `../shared` must fail instead of skipping when it is missing
+/// (`SCIFEED_REQUIRE_SHARED=1`; `.ci/run` sets it when `../shared` exists), so a CI run that
+/// lost the corpus or the checker cannot pass by skipping them.
+pub fn shared_required() -> bool {
+    std::env::var_os("SCIFEED_REQUIRE_SHARED").is_some_and(|v| v == "1")
+}
+
+/// Skips (prints `why`, returns) or, under [`shared_required`], fails the calling test.
+pub fn skip_or_fail(why: &str) {
+    skip_or_fail_if(shared_required(), why);
+}
+
+fn skip_or_fail_if(required: bool, why: &str) {
+    assert!(
+        !required,
+        "SCIFEED_REQUIRE_SHARED=1 but {why}; set SCIFEED_SHARED or run from a checkout next to shared/"
+    );
+    eprintln!("skipping: {why}");
+}
+
+#[test]
+#[should_panic(expected = "SCIFEED_REQUIRE_SHARED=1 but the corpus is missing")]
+fn missing_shared_fails_when_required() {
+    skip_or_fail_if(true, "the corpus is missing");
+}
+
+#[test]
+fn missing_shared_skips_when_not_required() {
+    skip_or_fail_if(false, "the corpus is missing");
+}
+
 /// The saved pages of `shared/corpus` with their expected cards; `None` (and a note) when
-/// the corpus is absent, so corpus tests skip cleanly.
+/// the corpus is absent, so corpus tests skip cleanly (or fail, see [`shared_required`]).
 pub fn corpus_dir() -> Option<PathBuf> {
     let dir = shared_dir().join("corpus");
     if dir.join("expected").is_dir() && dir.join("pages").is_dir() {
         Some(dir)
     } else {
-        eprintln!("corpus not found, skipping ({})", dir.display());
+        skip_or_fail(&format!("the corpus is not at {}", dir.display()));
         None
     }
 }

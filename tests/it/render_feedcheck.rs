@@ -3,7 +3,8 @@
 //!
 //! The checker lives outside the crate: `$SCIFEED_SHARED/tools/feedcheck` when that variable is
 //! set (a git worktree has no `../shared`), else `../shared/tools/feedcheck`. The test skips
-//! with a note when the checker or the tools it drives (xmllint, jing, newsboat) are missing.
+//! with a note when the checker or the tools it drives (xmllint, jing, newsboat) are missing,
+//! and fails instead under `SCIFEED_REQUIRE_SHARED=1`.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -17,7 +18,7 @@ const ITEMS: usize = 25;
 fn feedcheck() -> Option<PathBuf> {
     let path = crate::shared_dir().join("tools/feedcheck");
     if !path.exists() {
-        eprintln!("skipping: {} does not exist", path.display());
+        crate::skip_or_fail(&format!("{} does not exist", path.display()));
         return None;
     }
     for tool in ["xmllint", "jing", "newsboat"] {
@@ -26,7 +27,9 @@ fn feedcheck() -> Option<PathBuf> {
             .output()
             .is_ok_and(|o| o.status.success());
         if !found {
-            eprintln!("skipping: {tool} is not installed (run shared/tools/install-feedcheck)");
+            crate::skip_or_fail(&format!(
+                "{tool} is not installed (run shared/tools/install-feedcheck)"
+            ));
             return None;
         }
     }
@@ -71,8 +74,16 @@ fn item(n: usize) -> Item {
         },
         id,
         title: format!("{} (#{n})", titles[n % titles.len()]),
-        author: (n % 3 != 1)
-            .then(|| ["Andy Carstens", "José Núñez & Ann O'Neil"][n % 2].to_owned()),
+        // None, one name, or several (one dc:creator / <author> / authors[] entry each).
+        authors: match n % 3 {
+            1 => Vec::new(),
+            0 => vec!["Andy Carstens".to_owned()],
+            _ => vec![
+                "José Núñez".to_owned(),
+                "Ann O'Neil & <Co>".to_owned(),
+                "Li Wei".to_owned(),
+            ],
+        },
         read_time: (n % 5 != 2).then_some(1 + n as u32 % 12),
         teaser: (n % 6 != 3).then(|| {
             format!(
