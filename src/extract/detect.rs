@@ -58,8 +58,8 @@ pub mod weights {
     /// Share of class words a lead card and the listing's cards have in common (Jaccard).
     pub const MIN_FAMILY_SIMILARITY: f64 = 0.5;
 
-    /// A URL linked this often, always with at most [`MAX_LABEL_WORDS`] words of text and
-    /// never as a headline, is a section label, not an article.
+    /// A URL linked this often, always with the same text of at most [`MAX_LABEL_WORDS`]
+    /// words and never as a headline, is a section label, not an article.
     pub const MIN_LABEL_LINKS: usize = 3;
     pub const MAX_LABEL_WORDS: usize = 4;
 
@@ -378,27 +378,50 @@ impl<'a> PageIndex<'a> {
             });
             link_url.insert(el.id(), id);
         }
-        // A URL that many links share, always with a short label and never as a headline,
-        // is a section or tag page ("Science & Environment" under every card), not an
-        // article, however article-like its path.
-        let mut labels: Vec<(usize, usize, bool)> = vec![(0, 0, false); urls.len()];
+        // A URL that many links share, always with the same short label and never as a
+        // headline, is a section or tag page ("Science & Environment" under every card), not
+        // an article, however article-like its path. (An article's own links differ: an
+        // image, its headline, "Read more".)
+        struct Label {
+            links: usize,
+            text: Option<String>,
+            same: bool,
+            words: usize,
+            headline: bool,
+        }
+        let mut labels: Vec<Label> = (0..urls.len())
+            .map(|_| Label {
+                links: 0,
+                text: None,
+                same: true,
+                words: 0,
+                headline: false,
+            })
+            .collect();
+        let is_heading =
+            |h: ElementRef<'_>| matches!(h.value().name(), "h1" | "h2" | "h3" | "h4" | "h5" | "h6");
         for (&el, &u) in &link_url {
             let Some(a) = doc.tree.get(el).and_then(ElementRef::wrap) else {
                 continue;
             };
-            let entry = &mut labels[u];
-            entry.0 += 1;
-            entry.1 = entry.1.max(alpha_words(&element_text(a)));
-            entry.2 |= a
-                .ancestors()
-                .filter_map(ElementRef::wrap)
-                .any(|h| matches!(h.value().name(), "h1" | "h2" | "h3" | "h4" | "h5" | "h6"))
-                || a.descendent_elements()
-                    .any(|h| matches!(h.value().name(), "h1" | "h2" | "h3" | "h4" | "h5" | "h6"));
+            let text = element_text(a).to_lowercase();
+            let l = &mut labels[u];
+            l.links += 1;
+            l.words = l.words.max(alpha_words(&text));
+            match &l.text {
+                Some(t) if *t != text => l.same = false,
+                Some(_) => {}
+                None => l.text = Some(text),
+            }
+            l.headline |= a.ancestors().filter_map(ElementRef::wrap).any(is_heading)
+                || a.descendent_elements().any(is_heading);
         }
         link_url.retain(|_, u| {
-            let (n, words, headline) = labels[*u];
-            headline || n < weights::MIN_LABEL_LINKS || words > weights::MAX_LABEL_WORDS
+            let l = &labels[*u];
+            l.headline
+                || !l.same
+                || l.links < weights::MIN_LABEL_LINKS
+                || l.words > weights::MAX_LABEL_WORDS
         });
         let mut below: HashMap<NodeId, Below> = HashMap::with_capacity(all.len());
         // Reverse preorder visits children before their parents.

@@ -838,6 +838,14 @@ mod tests {
                 "Climate Change · 24 Nov 2026",
                 (&[], None, Some("2026-11-24")),
             ),
+            (
+                "Nov 24, 2026 | Solar System",
+                (&[], None, Some("2026-11-24")),
+            ),
+            (
+                "Human Evolution — 24 Nov 2026",
+                (&[], None, Some("2026-11-24")),
+            ),
             ("Health & Medicine — 2 days ago", (&[], None, Some("rel"))),
             ("3 min read", (&[], Some(3), None)),
             (
