@@ -51,6 +51,9 @@ pub mod weights {
     pub const MAX_CANDIDATES: usize = 5;
     /// Fewest turns each shape of an alternating stream takes (hero, block, hero, block).
     pub const MIN_TURNS: usize = 2;
+    /// Largest share of a list's cards that may link to other sites (sister sites' stories
+    /// among the site's own); a list of mostly other sites' stories is a widget.
+    pub const MAX_EXTERNAL_SHARE: f64 = 0.5;
     /// Most levels a headline's unit is widened past links to other articles.
     pub const MAX_SUBLINK_WIDENING: usize = 3;
     /// Most cards of a lead (feature) group that joins the listing after it.
@@ -62,6 +65,9 @@ pub mod weights {
     /// words and never as a headline, is a section label, not an article.
     pub const MIN_LABEL_LINKS: usize = 3;
     pub const MAX_LABEL_WORDS: usize = 4;
+    /// A URL whose links all carry at most this many words (and no headline, image or "Read
+    /// more") is a label link however often it appears.
+    pub const MAX_SHORT_LABEL_WORDS: usize = 2;
 
     /// A card's title: at least this many words with letters (three unless it is a heading),
     /// at most this many characters.
@@ -219,7 +225,16 @@ pub struct Candidate {
 pub fn detect(doc: &Html, page_url: &Url, ctx: &DateContext<'_>) -> Vec<Candidate> {
     let page = PageIndex::new(doc, page_url);
     let units = page.units(ctx);
-    let mut groups = merge_groups(&page, sibling_groups(&page, &units), &units);
+    // A list of other sites' stories ("Around the web") is no listing of this page; a few
+    // sister-site stories among the site's own are part of it.
+    let siblings: Vec<Group> = sibling_groups(&page, &units)
+        .into_iter()
+        .filter(|g| {
+            let ext = g.units.iter().filter(|&&u| units[u].external).count();
+            (ext as f64) <= weights::MAX_EXTERNAL_SHARE * g.units.len() as f64
+        })
+        .collect();
+    let mut groups = merge_groups(&page, siblings, &units);
     groups.extend(alternating_groups(&page, &groups, &units));
     groups.extend(lead_groups(&page, &groups, &units));
     for g in &groups {
@@ -270,11 +285,21 @@ struct PageIndex<'a> {
     /// Preorder index of every element.
     order: HashMap<NodeId, usize>,
     elements: usize,
-    /// Article URL id of every article link.
+    /// Article URL id of every article link to the page's own site.
     link_url: HashMap<NodeId, usize>,
+    /// Article URL id of every article-like link to another site (a sister site's stories
+    /// in the list: they count only among the site's own cards, see
+    /// [`weights::MAX_EXTERNAL_SHARE`]).
+    ext_url: HashMap<NodeId, usize>,
+    /// Both maps in one, for finding a card's own links.
+    any_url: HashMap<NodeId, usize>,
     urls: Vec<Url>,
-    /// Distinct article URLs below each element: None, one, or many.
+    /// Whether each URL is on another site.
+    external: Vec<bool>,
+    /// Distinct own-site article URLs below each element: None, one, or many.
     below: HashMap<NodeId, Below>,
+    /// The same counting every article-like URL, for widening links to other sites.
+    below_all: HashMap<NodeId, Below>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -299,6 +324,8 @@ impl Below {
 struct Unit {
     el: NodeId,
     url: usize,
+    /// The article is on another site (a sister site's story in the list).
+    external: bool,
     tag: String,
     title: String,
     title_words: usize,
@@ -355,7 +382,9 @@ impl<'a> PageIndex<'a> {
         let order: HashMap<NodeId, usize> =
             all.iter().enumerate().map(|(i, e)| (e.id(), i)).collect();
         let mut link_url = HashMap::new();
+        let mut ext_url = HashMap::new();
         let mut urls: Vec<Url> = Vec::new();
+        let mut external: Vec<bool> = Vec::new();
         let mut url_ids: HashMap<String, usize> = HashMap::new();
         for el in &all {
             if el.value().name() != "a" {
@@ -368,26 +397,36 @@ impl<'a> PageIndex<'a> {
             else {
                 continue;
             };
-            if !article_like(&url, &base) {
+            if !article_path(&url, &base) {
                 continue;
             }
+            let own = same_site(&url, &base);
             let key = canon::canonical(&url);
             let id = *url_ids.entry(key).or_insert_with(|| {
                 urls.push(url);
+                external.push(!own);
                 urls.len() - 1
             });
-            link_url.insert(el.id(), id);
+            if own {
+                link_url.insert(el.id(), id);
+            } else {
+                ext_url.insert(el.id(), id);
+            }
         }
         // A URL that many links share, always with the same short label and never as a
         // headline, is a section or tag page ("Science & Environment" under every card), not
         // an article, however article-like its path. (An article's own links differ: an
         // image, its headline, "Read more".)
+        // So is a URL whose every link is a label of one or two words ("Computer Sciences"),
+        // never a headline, an image or a "Read more": a card's own title needs three words
+        // or a heading.
         struct Label {
             links: usize,
             text: Option<String>,
             same: bool,
             words: usize,
             headline: bool,
+            card_link: bool,
         }
         let mut labels: Vec<Label> = (0..urls.len())
             .map(|_| Label {
@@ -396,6 +435,7 @@ impl<'a> PageIndex<'a> {
                 same: true,
                 words: 0,
                 headline: false,
+                card_link: false,
             })
             .collect();
         let is_heading =
@@ -408,43 +448,63 @@ impl<'a> PageIndex<'a> {
             let l = &mut labels[u];
             l.links += 1;
             l.words = l.words.max(alpha_words(&text));
+            l.card_link |= text.is_empty()
+                || vocab::is_read_more(&text)
+                || a.descendent_elements().any(|d| d.value().name() == "img");
+            l.headline |= a.ancestors().filter_map(ElementRef::wrap).any(is_heading)
+                || a.descendent_elements().any(is_heading);
             match &l.text {
                 Some(t) if *t != text => l.same = false,
                 Some(_) => {}
                 None => l.text = Some(text),
             }
-            l.headline |= a.ancestors().filter_map(ElementRef::wrap).any(is_heading)
-                || a.descendent_elements().any(is_heading);
         }
         link_url.retain(|_, u| {
             let l = &labels[*u];
-            l.headline
-                || !l.same
-                || l.links < weights::MIN_LABEL_LINKS
-                || l.words > weights::MAX_LABEL_WORDS
+            let shared_label = l.same
+                && l.links >= weights::MIN_LABEL_LINKS
+                && l.words <= weights::MAX_LABEL_WORDS;
+            let short_label = l.words <= weights::MAX_SHORT_LABEL_WORDS && !l.card_link;
+            l.headline || !(shared_label || short_label)
         });
-        let mut below: HashMap<NodeId, Below> = HashMap::with_capacity(all.len());
-        // Reverse preorder visits children before their parents.
-        for el in all.iter().rev() {
-            let mut b = link_url
-                .get(&el.id())
-                .map_or(Below::None, |&u| Below::One(u));
-            for c in el.child_elements() {
-                b = b.add(below.get(&c.id()).copied().unwrap_or(Below::None));
-                if b == Below::Many {
-                    break;
+        let count_below = |links: &dyn Fn(NodeId) -> Option<usize>| {
+            let mut below: HashMap<NodeId, Below> = HashMap::with_capacity(all.len());
+            // Reverse preorder visits children before their parents.
+            for el in all.iter().rev() {
+                let mut b = links(el.id()).map_or(Below::None, Below::One);
+                for c in el.child_elements() {
+                    b = b.add(below.get(&c.id()).copied().unwrap_or(Below::None));
+                    if b == Below::Many {
+                        break;
+                    }
                 }
+                below.insert(el.id(), b);
             }
-            below.insert(el.id(), b);
-        }
+            below
+        };
+        let below = count_below(&|id| link_url.get(&id).copied());
+        let below_all = if ext_url.is_empty() {
+            below.clone()
+        } else {
+            count_below(&|id| link_url.get(&id).or_else(|| ext_url.get(&id)).copied())
+        };
+        let any_url: HashMap<NodeId, usize> = link_url
+            .iter()
+            .chain(ext_url.iter())
+            .map(|(k, v)| (*k, *v))
+            .collect();
         PageIndex {
             doc,
             base,
             order,
             elements: all.len().max(1),
             link_url,
+            ext_url,
+            any_url,
             urls,
+            external,
             below,
+            below_all,
         }
     }
 
@@ -463,16 +523,24 @@ impl<'a> PageIndex<'a> {
     /// Every card unit of the page, in document order, one per (element, URL).
     fn units(&self, ctx: &DateContext<'_>) -> Vec<Unit> {
         let mut seen = HashSet::new();
-        let mut links: Vec<(&NodeId, &usize)> = self.link_url.iter().collect();
+        let mut links: Vec<(&NodeId, &usize)> =
+            self.link_url.iter().chain(self.ext_url.iter()).collect();
         links.sort_by_key(|(id, _)| self.order(**id));
         let mut out = Vec::new();
         for (&link, &url) in links {
             let Some(mut cur) = self.el(link) else {
                 continue;
             };
+            // A link to another site widens counting every site's links, so it never takes
+            // in a neighbouring card of the page's own site.
+            let below = if self.external[url] {
+                &self.below_all
+            } else {
+                &self.below
+            };
             while let Some(parent) = cur.parent().and_then(ElementRef::wrap) {
                 if matches!(parent.value().name(), "body" | "html")
-                    || self.below(parent.id()) != Below::One(url)
+                    || below.get(&parent.id()).copied().unwrap_or(Below::None) != Below::One(url)
                 {
                     break;
                 }
@@ -544,7 +612,7 @@ impl<'a> PageIndex<'a> {
         {
             return None;
         }
-        let (title_el, heading) = title_element(el, &self.urls[url], &self.base, &self.link_url)?;
+        let (title_el, heading) = title_element(el, &self.urls[url], &self.base, &self.any_url)?;
         // A unit that is itself the heading (`<h3><a>Title</a></h3>`) is headed too.
         let is_heading =
             |e: ElementRef<'_>| matches!(e.value().name(), "h1" | "h2" | "h3" | "h4" | "h5" | "h6");
@@ -565,6 +633,7 @@ impl<'a> PageIndex<'a> {
         Some(Unit {
             el: el.id(),
             url,
+            external: self.external[url],
             tag: el.value().name().to_string(),
             title_words,
             heading,
@@ -935,13 +1004,21 @@ fn category_element<'a>(
 /// root, not a tag/author/section/search page or a file, and a last segment that is a slug
 /// (three or more words) or holds an id (four or more digits).
 pub fn article_like(url: &Url, base: &Url) -> bool {
-    if !matches!(url.scheme(), "http" | "https") {
-        return false;
+    same_site(url, base) && article_path(url, base)
+}
+
+fn same_site(url: &Url, base: &Url) -> bool {
+    match (url.host_str(), base.host_str()) {
+        (Some(host), Some(base_host)) => {
+            canon::registrable_domain(host) == canon::registrable_domain(base_host)
+        }
+        _ => false,
     }
-    let (Some(host), Some(base_host)) = (url.host_str(), base.host_str()) else {
-        return false;
-    };
-    if canon::registrable_domain(host) != canon::registrable_domain(base_host) {
+}
+
+/// [`article_like`] without the site: whether the URL's path reads like one article.
+fn article_path(url: &Url, base: &Url) -> bool {
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return false;
     }
     if canon::canonical(url) == canon::canonical(base) {
@@ -1671,7 +1748,7 @@ fn derive(
         .iter()
         .map(|&u| {
             page.el(units[u].el).and_then(|c| {
-                title_element(c, &page.urls[units[u].url], &page.base, &page.link_url)
+                title_element(c, &page.urls[units[u].url], &page.base, &page.any_url)
                     .map(|(t, _)| t)
             })
         })
@@ -1755,8 +1832,10 @@ fn derive(
             let Some(card) = page.el(units[u].el) else {
                 return false;
             };
-            super::select::card_link(card, rules, &page.base)
-                .is_some_and(|l| canon::canonical(&l) == canon::canonical(&page.urls[units[u].url]))
+            let ok = super::select::card_link(card, rules, &page.base).is_some_and(|l| {
+                canon::canonical(&l) == canon::canonical(&page.urls[units[u].url])
+            });
+            ok
         })
     };
     if !link_ok(&rules) {
@@ -1766,7 +1845,7 @@ fn derive(
             .map(|&u| {
                 page.el(units[u].el).and_then(|c| {
                     c.select(static_sel!("a[href]"))
-                        .find(|a| page.link_url.get(&a.id()) == Some(&units[u].url))
+                        .find(|a| page.any_url.get(&a.id()) == Some(&units[u].url))
                 })
             })
             .collect();

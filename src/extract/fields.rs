@@ -396,7 +396,10 @@ pub(crate) fn strip_author_prefix(s: &str) -> (&str, bool) {
         if *prefix == "von" && rest.trim_start().starts_with(char::is_lowercase) {
             continue;
         }
-        return (trim_punct(rest), true);
+        return (
+            trim_punct(rest),
+            !vocab::WEAK_BYLINE_PREFIXES.contains(prefix),
+        );
     }
     (s, false)
 }
@@ -588,6 +591,7 @@ mod tests {
             ("Words by Jane Doe", Some("Jane Doe")),
             ("Posted by Jane Doe", Some("Jane Doe")),
             ("Von Max Mustermann", Some("Max Mustermann")),
+            ("Mit Isabella Reichert", Some("Isabella Reichert")),
             ("Par Marie Curie", Some("Marie Curie")),
             ("Por Ana García", Some("Ana García")),
             ("Byron Smith", Some("Byron Smith")),

@@ -656,7 +656,34 @@ fn mark_of(el: ElementRef<'_>) -> Mark {
     if vocab::has_marker(el, vocab::CATEGORY_WORDS) {
         return Mark::Category;
     }
+    // A short label linking to a section page ("<a href=/plasma-news/>Plasma Physics</a>"):
+    // a person's page sits under an author path, an article's name is a longer slug or an id.
+    if v.name() == "a"
+        && let Some(href) = v.attr("href")
+        && section_path(href_path(href))
+    {
+        return Mark::Category;
+    }
     Mark::None
+}
+
+/// Whether a path ends in a short slug of at most two words and no id ("/earth-news/",
+/// "/topics/space"), as section pages do.
+fn section_path(path: &str) -> bool {
+    let Some(last) = path.split('/').rfind(|s| !s.is_empty()) else {
+        return false;
+    };
+    let stem = last.split('.').next().unwrap_or(last);
+    let words = stem
+        .split(['-', '_', '+'])
+        .filter(|w| w.chars().any(char::is_alphabetic))
+        .count();
+    let digits = stem
+        .split(|c: char| !c.is_ascii_digit())
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    (1..=2).contains(&words) && digits < 4
 }
 
 /// The path of an `href`, without scheme, host, query and fragment.
@@ -875,6 +902,8 @@ mod tests {
                 "vor 3 Stunden | von Ursula von der Leyen",
                 (&["Ursula von der Leyen"], None, Some("rel")),
             ),
+            // "Mit" starts sentences too: alone it marks no byline.
+            ("Mit Hilfe von Bakterien", (&[], None, None)),
             // French.
             (
                 "Par Marie Curie et Pierre Curie — 3 février 2026",
@@ -975,6 +1004,14 @@ mod tests {
             (
                 r#"<div><span class="tag">Climate Change</span> · <span>Nov 2, 2026</span></div>"#,
                 (&[], None, Some("2026-11-02")),
+            ),
+            (
+                r#"<div>17 hours ago in <a class="subcateg" href="https://x.org/physics-news/materials/?utm_source=x">Condensed Matter</a> <span>391</span></div>"#,
+                (&[], None, Some("rel")),
+            ),
+            (
+                r#"<div><a href="/jane-doe-smith/">Jane Doe Smith</a> — Nov 2, 2026</div>"#,
+                (&["Jane Doe Smith"], None, Some("2026-11-02")),
             ),
         ];
         for (html, w) in rows {

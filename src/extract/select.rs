@@ -480,6 +480,19 @@ fn date_of(
 /// A headline's text without a kicker inside it (`<h3><span class="kicker">Space</span>
 /// Title</h3>` gives "Title"), unless that would leave fewer than two words.
 pub fn title_text(el: ElementRef<'_>) -> String {
+    // "<h2><span class=headline-intro>Kicker</span> <span class=headline>Title</span></h2>":
+    // the part whose class says headline is the headline.
+    if let Some(h) = el.descendent_elements().skip(1).find(|d| {
+        vocab::has_marker(*d, &["headline", "hed"])
+            && !vocab::has_marker(*d, vocab::KICKER_WORDS)
+            && !vocab::has_marker(*d, &["intro"])
+    }) {
+        let own = element_text(h);
+        let full = element_text(el);
+        if text::alpha_words(&own) >= 2 && own.len() < full.len() {
+            return own;
+        }
+    }
     let full = element_text(el);
     let has_kicker = el
         .descendent_elements()
@@ -501,7 +514,8 @@ pub fn title_text(el: ElementRef<'_>) -> String {
 /// ..."); the date is the date field's.
 pub fn teaser_text(el: ElementRef<'_>) -> String {
     let text = text::element_text_without(el, |e| {
-        e.value().name() == "a" && vocab::is_read_more(&element_text(e))
+        (e.value().name() == "a" && vocab::is_read_more(&element_text(e)))
+            || vocab::is_byline_marked(e)
     });
     strip_leading_date(&text).to_string()
 }
@@ -800,6 +814,10 @@ mod tests {
                 r#"<div>In 2026 - the year of mice - teeth grew.</div>"#,
                 "In 2026 - the year of mice - teeth grew.",
             ),
+            (
+                r#"<div>The parliament meets again today. <span class="author">Mit Isabella Reichert</span></div>"#,
+                "The parliament meets again today.",
+            ),
         ];
         for (html, want) in rows {
             let doc = Html::parse_fragment(html);
@@ -808,6 +826,36 @@ mod tests {
                 .next()
                 .expect("div");
             assert_eq!(teaser_text(el), want, "{html}");
+        }
+    }
+
+    #[test]
+    fn titles_without_kickers() {
+        let rows = [
+            (
+                r#"<h2><a><span class="headline-intro">Exports</span> <span class="headline">Government allows arms sales</span></a></h2>"#,
+                "Government allows arms sales",
+            ),
+            (
+                r#"<h3><span class="fc-item__kicker">Space</span> <span class="js-headline-text">Mars rover finds a lake</span></h3>"#,
+                "Mars rover finds a lake",
+            ),
+            (
+                r#"<h3 class="card__title"><a class="card__title-link">Mars rover finds a lake</a></h3>"#,
+                "Mars rover finds a lake",
+            ),
+            (
+                r#"<h3><span class="kicker">Space</span> Rover</h3>"#,
+                "Space Rover",
+            ),
+        ];
+        for (html, want) in rows {
+            let doc = Html::parse_fragment(html);
+            let el = doc
+                .select(&Selector::parse("h2, h3").expect("css"))
+                .next()
+                .expect("heading");
+            assert_eq!(title_text(el), want, "{html}");
         }
     }
 

@@ -178,6 +178,7 @@ pub const BYLINE_PREFIXES: &[&str] = &[
     "autore:",
     "autor:",
     "door",
+    "mit",
     "by",
     "von",
     "par",
@@ -185,6 +186,11 @@ pub const BYLINE_PREFIXES: &[&str] = &[
     "av",
     "di",
 ];
+
+/// Prefixes of [`BYLINE_PREFIXES`] that are stripped from a name but do not by themselves
+/// make a line a byline: "Mit" ("Mit Isabella Reichert" on a live blog) starts many German
+/// sentences.
+pub const WEAK_BYLINE_PREFIXES: &[&str] = &["mit"];
 
 /// Prefixes of [`BYLINE_PREFIXES`] that count only in lower case: capitalised, they begin a
 /// surname ("Di Maio").
