@@ -1832,10 +1832,8 @@ fn derive(
             let Some(card) = page.el(units[u].el) else {
                 return false;
             };
-            let ok = super::select::card_link(card, rules, &page.base).is_some_and(|l| {
-                canon::canonical(&l) == canon::canonical(&page.urls[units[u].url])
-            });
-            ok
+            super::select::card_link(card, rules, &page.base)
+                .is_some_and(|l| canon::canonical(&l) == canon::canonical(&page.urls[units[u].url]))
         })
     };
     if !link_ok(&rules) {
