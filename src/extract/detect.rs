@@ -605,6 +605,10 @@ impl<'a> PageIndex<'a> {
     }
 
     fn unit(&self, el: ElementRef<'_>, url: usize, ctx: &DateContext<'_>) -> Option<Unit> {
+        // A sponsored item among the stories is an ad, not a card.
+        if vocab::has_marker(el, vocab::AD_WORDS) {
+            return None;
+        }
         if el
             .ancestors()
             .filter_map(ElementRef::wrap)
@@ -2072,6 +2076,14 @@ fn zone_name(
         if clean(&sig) {
             return Some(sig);
         }
+        let tag = zone.value().name();
+        if let Some(one) = classes(zone)
+            .iter()
+            .map(|c| format!("{tag}.{c}"))
+            .find(|css| clean(css))
+        {
+            return Some(one);
+        }
     }
     let parent = zone.parent().and_then(ElementRef::wrap)?;
     let tag = zone.value().name();
@@ -2116,7 +2128,8 @@ fn without_zones(
     }
     let mut out = css.to_string();
     for z in &zones {
-        out.push_str(&format!(":not({z} *)"));
+        // The zone itself may be the stray card (a sponsored item in the list).
+        out.push_str(&format!(":not({z}):not({z} *)"));
     }
     let sel = Selector::parse(&out).ok()?;
     let got: Vec<NodeId> = page.doc.select(&sel).map(|e| e.id()).collect();

@@ -117,6 +117,16 @@ pub const WIDGET_WORDS: &[&str] = &[
     "marketplace",
 ];
 
+/// Class/id tokens of an item that is an advertisement, wherever it sits.
+pub const AD_WORDS: &[&str] = &[
+    "sponsored",
+    "sponsor",
+    "promoted",
+    "advertorial",
+    "advertisement",
+    "paid",
+];
+
 /// Headings of widget zones (lower case, matched as whole words at the start of the
 /// heading): a zone titled "Most read" or "Trending now" is not the main listing, whatever
 /// its classes say.
