@@ -372,7 +372,7 @@ pub(crate) fn strip_author_prefix(s: &str) -> (&str, bool) {
         let same = if prefix.is_ascii() {
             head.eq_ignore_ascii_case(prefix)
         } else {
-            head.to_lowercase() == *prefix
+            head.chars().flat_map(char::to_lowercase).eq(prefix.chars())
         };
         if !same {
             continue;

@@ -274,10 +274,11 @@ fn strip_date_label(s: &str) -> (&str, bool) {
 }
 
 fn is_joiner(s: &str) -> bool {
-    matches!(
-        s.to_lowercase().as_str(),
-        "and" | "&" | "," | "und" | "et" | "y" | "e" | "with" | "mit" | "avec" | "con"
-    )
+    [
+        "and", "&", ",", "und", "et", "y", "e", "with", "mit", "avec", "con",
+    ]
+    .iter()
+    .any(|j| s.eq_ignore_ascii_case(j))
 }
 
 fn classify(part: &Part, byline: bool, after_prefix: bool, ctx: &DateContext<'_>) -> Kind {
@@ -328,7 +329,13 @@ fn classify(part: &Part, byline: bool, after_prefix: bool, ctx: &DateContext<'_>
     }
     let evidenced = prefixed || after_prefix || part.mark == Mark::Author;
     if evidenced || byline {
-        let names: Vec<String> = parse_author(text)
+        // Without a digit there is no read time or date for parse_author to cut off.
+        let byline_text = if digits {
+            parse_author(text)
+        } else {
+            Some(trim_punct(rest).to_string()).filter(|r| !r.is_empty())
+        };
+        let names: Vec<String> = byline_text
             .map(|a| split_authors(&a))
             .unwrap_or_default()
             .into_iter()
