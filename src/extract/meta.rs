@@ -54,6 +54,9 @@ pub enum Mark {
     Author,
     /// A link to a tag/topic page or a category element: a label, never a name.
     Category,
+    /// A short label linking to a page with a short slug (a section, most likely): a label
+    /// unless the element was chosen as the byline (`/u/jdoe` may be a person's page).
+    Section,
     /// A `<time>` element.
     Time,
 }
@@ -159,7 +162,7 @@ fn whole_line_date(parts: &[Part], ctx: &DateContext<'_>) -> Option<(DateTime<Ut
     }
     let joined = parts
         .iter()
-        .filter(|p| p.mark != Mark::Category)
+        .filter(|p| !matches!(p.mark, Mark::Category | Mark::Section))
         .map(|p| p.text.as_str())
         .collect::<Vec<_>>()
         .join(" ");
@@ -324,7 +327,7 @@ fn classify(part: &Part, byline: bool, after_prefix: bool, ctx: &DateContext<'_>
             return Kind::Date(d, DateKind::Relative, update);
         }
     }
-    if part.mark == Mark::Category && !prefixed {
+    if !prefixed && (part.mark == Mark::Category || (part.mark == Mark::Section && !byline)) {
         return Kind::Category;
     }
     let evidenced = prefixed || after_prefix || part.mark == Mark::Author;
@@ -669,7 +672,7 @@ fn mark_of(el: ElementRef<'_>) -> Mark {
         && let Some(href) = v.attr("href")
         && section_path(href_path(href))
     {
-        return Mark::Category;
+        return Mark::Section;
     }
     Mark::None
 }
@@ -1028,7 +1031,8 @@ mod tests {
 
     #[test]
     fn a_chosen_byline_needs_no_prefix() {
-        let doc = Html::parse_fragment(r#"<span class="q7">Jim Daley</span>"#);
+        let doc =
+            Html::parse_fragment(r#"<span class="q7"><a href="/u/jdaley">Jim Daley</a></span>"#);
         let el = doc
             .select(&Selector::parse("span").expect("css"))
             .next()
