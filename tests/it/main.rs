@@ -4,6 +4,7 @@
 
 mod add;
 mod auto;
+mod auto_eval;
 mod auto_fixtures;
 mod auto_score;
 mod cli;
