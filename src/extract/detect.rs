@@ -1041,10 +1041,14 @@ fn article_path(url: &Url, base: &Url) -> bool {
             .filter(|s| !s.is_empty())
             .collect();
     }
-    if segments
-        .iter()
-        .any(|s| vocab::NOT_ARTICLE_SEGMENTS.contains(s))
-    {
+    // A taxonomy word names a section page (`/topics/health`, `/tag/climate`), but with a
+    // section and a slug after it the URL is an article filed under that section
+    // (`/blog/topics/sustainability/five-years-of-renewable-energy`).
+    let n = segments.len();
+    if segments.iter().enumerate().any(|(i, s)| {
+        vocab::NOT_ARTICLE_SEGMENTS.contains(s)
+            && !(vocab::TAXONOMY_SEGMENTS.contains(s) && i + 2 < n)
+    }) {
         return false;
     }
     let Some(last) = segments.last() else {
@@ -1075,7 +1079,17 @@ fn article_path(url: &Url, base: &Url) -> bool {
         .map(str::len)
         .max()
         .unwrap_or(0);
-    words >= 3 || digit_run >= 4
+    // A blog's archive path (`/2019/09/short_.html`) dates the page under it: an article
+    // whatever its slug says.
+    let dated_dirs = segments.windows(2).rev().skip(1).any(|w| {
+        w[0].len() == 4
+            && w[0]
+                .parse::<u16>()
+                .is_ok_and(|y| (1990..=2100).contains(&y))
+            && w[1].len() <= 2
+            && w[1].parse::<u8>().is_ok_and(|m| (1..=12).contains(&m))
+    });
+    words >= 3 || digit_run >= 4 || dated_dirs
 }
 
 /// A class name safe to write into a selector unescaped, and not a per-card state or

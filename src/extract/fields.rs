@@ -365,6 +365,9 @@ pub(crate) fn trim_punct(s: &str) -> &str {
 /// name; a multi-word prefix may be glued to a capital ("Written byAndy", flattened markup)
 /// because its first word already shows it is a byline.
 pub(crate) fn strip_author_prefix(s: &str) -> (&str, bool) {
+    if let Some(name) = strip_byline_lead(s) {
+        return (trim_punct(name), true);
+    }
     for prefix in vocab::BYLINE_PREFIXES {
         let Some(head) = s.get(..prefix.len()) else {
             continue;
@@ -403,6 +406,36 @@ pub(crate) fn strip_author_prefix(s: &str) -> (&str, bool) {
     }
     (s, false)
 }
+
+/// The name after a short lead that says what kind of work it is and then who made it: "Ein
+/// Video von Jane Doe", "Aufgezeichnet von Jane Doe", "Photos by Jane Doe", "An analysis by
+/// Jane Doe". The lead words come from [`vocab::BYLINE_LEAD_WORDS`] (an article may open
+/// it), at most three, and the name must start with a capital.
+fn strip_byline_lead(s: &str) -> Option<&str> {
+    let mut rest = s.trim_start();
+    let mut leads = 0;
+    for i in 0..=MAX_LEAD_WORDS + 1 {
+        let (word, after) = rest.split_once(' ')?;
+        let is = |list: &[&str]| list.iter().any(|w| word.eq_ignore_ascii_case(w));
+        if is(vocab::BYLINE_AGENT_WORDS) {
+            let name = after.trim_start();
+            return (leads > 0 && name.starts_with(char::is_uppercase)).then_some(name);
+        }
+        if is(vocab::BYLINE_LEAD_WORDS) {
+            leads += 1;
+        } else if !(i == 0 && is(vocab::ARTICLE_WORDS)) {
+            return None;
+        }
+        if leads > MAX_LEAD_WORDS {
+            return None;
+        }
+        rest = after.trim_start();
+    }
+    None
+}
+
+/// Most words of a byline lead ("Ein Video von", "Photos and video by").
+const MAX_LEAD_WORDS: usize = 3;
 
 /// Drops a date glued to the end of a byline ("Jane Doe, Nov. 26, 2026", "Jane Doe on 26 May
 /// 2026", "Jean Dupont, le 3 février 2026", "Jane Doe Updated 3 hours ago"); the first

@@ -516,8 +516,45 @@ pub fn teaser_text(el: ElementRef<'_>) -> String {
     let text = text::element_text_without(el, |e| {
         (e.value().name() == "a" && vocab::is_read_more(&element_text(e)))
             || vocab::is_byline_marked(e)
+            || is_action_links(e)
     });
     strip_leading_date(&text).to_string()
+}
+
+/// Most words in one link of an action run ([`is_action_links`]): "Video", "Forum", "Add
+/// comment".
+const MAX_ACTION_LINK_WORDS: usize = 2;
+
+/// A run of short links and nothing else but brackets and separators, `[ Video | Forum ]` or
+/// `(Comments · Share)` at the end of a teaser: actions on the story, not its text. A link
+/// inside prose sits in the text itself, never alone in a wrapper like this.
+fn is_action_links(e: ElementRef<'_>) -> bool {
+    if e.value().name() == "a" || !e.children().any(|c| c.value().is_element()) {
+        return false;
+    }
+    let mut links = 0;
+    for d in e.descendants() {
+        match d.value() {
+            Node::Element(x) if x.name() == "a" => {
+                links += 1;
+                let words = ElementRef::wrap(d).map_or(0, |a| text::alpha_words(&element_text(a)));
+                if words > MAX_ACTION_LINK_WORDS {
+                    return false;
+                }
+            }
+            Node::Text(t) => {
+                let in_link = d
+                    .ancestors()
+                    .take_while(|a| a.id() != e.id())
+                    .any(|a| a.value().as_element().is_some_and(|x| x.name() == "a"));
+                if !in_link && t.chars().any(char::is_alphanumeric) {
+                    return false;
+                }
+            }
+            _ => {}
+        }
+    }
+    links > 0
 }
 
 /// "Nov. 24, 2026 — Text" -> "Text"; anything else unchanged.
@@ -735,7 +772,13 @@ fn css_background_url(style: &str) -> Option<&str> {
     let at = lower.find("background")?;
     let rel = lower[at..].find("url(")?;
     let start = at + rel + 4;
-    let end = start + style[start..].find(')')?;
+    // An unclosed `url(` runs to the end of the declaration, as CSS reads it (pages do ship
+    // `style="background-image:url(/a.png"`).
+    let end = start
+        + style[start..]
+            .find(')')
+            .or_else(|| style[start..].find(';'))
+            .unwrap_or(style.len() - start);
     let inner = style[start..end].trim().trim_matches(['"', '\'', ' ']);
     (!inner.is_empty()).then_some(inner)
 }

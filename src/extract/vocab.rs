@@ -197,6 +197,56 @@ pub const BYLINE_PREFIXES: &[&str] = &[
     "di",
 ];
 
+/// Words that say what kind of work a byline credits before its agent word ("Ein Video von",
+/// "Aufgezeichnet von", "Photos by", "An analysis by"), lower case.
+pub const BYLINE_LEAD_WORDS: &[&str] = &[
+    "video",
+    "videos",
+    "photo",
+    "photos",
+    "pictures",
+    "images",
+    "illustration",
+    "illustrations",
+    "graphics",
+    "analysis",
+    "commentary",
+    "column",
+    "essay",
+    "interview",
+    "review",
+    "reporting",
+    "podcast",
+    "and",
+    "kommentar",
+    "kolumne",
+    "analyse",
+    "reportage",
+    "gastbeitrag",
+    "fotos",
+    "bilder",
+    "grafik",
+    "recherche",
+    "aufgezeichnet",
+    "zusammengestellt",
+    "moderiert",
+    "protokolliert",
+    "gesprochen",
+    "vidéo",
+    "chronique",
+    "tribune",
+    "entretien",
+    "reportaje",
+    "entrevista",
+    "columna",
+];
+
+/// The agent words that end such a lead: the name follows.
+pub const BYLINE_AGENT_WORDS: &[&str] = &["by", "von", "par", "por", "door", "di", "da"];
+
+/// Articles that may open a byline lead ("Ein Video von", "A video by").
+pub const ARTICLE_WORDS: &[&str] = &["a", "an", "ein", "eine", "einem", "un", "una", "une"];
+
 /// Prefixes of [`BYLINE_PREFIXES`] that are stripped from a name but do not by themselves
 /// make a line a byline: "Mit" ("Mit Isabella Reichert" on a live blog) starts many German
 /// sentences.
@@ -222,6 +272,10 @@ const CHROME_ROLES: &[&str] = &[
 /// Sectioning elements: a `<header>` or `<footer>` inside one belongs to that section (an
 /// article's header holds its byline), not to the page.
 const SECTIONING: &[&str] = &["article", "aside", "main", "nav", "section"];
+
+/// Segments of [`NOT_ARTICLE_SEGMENTS`] that file articles under sections: an article may
+/// sit two or more segments below them.
+pub const TAXONOMY_SEGMENTS: &[&str] = &["topic", "topics", "category", "categories"];
 
 /// Path segments of pages that are not articles: tags, topics, author pages, accounts,
 /// site furniture.
