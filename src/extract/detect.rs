@@ -2332,6 +2332,30 @@ mod tests {
 
     use super::*;
 
+    #[test]
+    fn archive_and_section_paths_are_articles() {
+        let base = Url::parse("https://blog.example.org/").expect("url");
+        let rows = [
+            ("/blog/archives/2019/09/massive_iphone_.html", true),
+            ("/2026/11/moss", true),
+            ("/2026/11/", false),
+            ("/2026/13/moss", false),
+            (
+                "/blog/topics/sustainability/five-years-of-renewable-energy",
+                true,
+            ),
+            ("/category/health/new-study-finds-coffee-helps", true),
+            ("/blog/topics/sustainability", false),
+            ("/tag/climate-change-and-health", false),
+            ("/author/jane-doe/latest-stories-about-mars", false),
+            ("/topics/health/page/2", false),
+        ];
+        for (path, want) in rows {
+            let u = base.join(path).expect("url");
+            assert_eq!(article_path(&u, &base), want, "{path}");
+        }
+    }
+
     fn ctx() -> DateContext<'static> {
         DateContext {
             format: None,

@@ -476,6 +476,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn byline_leads_name_the_kind_of_work() {
+        let rows: &[(&str, &str, bool)] = &[
+            ("Ein Video von Katharina Berg", "Katharina Berg", true),
+            ("Aufgezeichnet von Jan Schmidt", "Jan Schmidt", true),
+            ("A video by Jane Doe", "Jane Doe", true),
+            ("Photos and video by Jane Doe", "Jane Doe", true),
+            ("An analysis by Jane Doe", "Jane Doe", true),
+            ("Une chronique de Marie", "Une chronique de Marie", false),
+            // Names and sentences are left alone.
+            ("Ludwig von Mises", "Ludwig von Mises", false),
+            ("Video by", "Video by", false),
+            ("Review by the editors", "Review by the editors", false),
+            ("By Jane Doe", "Jane Doe", true),
+            ("Ursula von der Leyen", "Ursula von der Leyen", false),
+        ];
+        for (input, name, prefixed) in rows {
+            assert_eq!(strip_author_prefix(input), (*name, *prefixed), "{input:?}");
+        }
+    }
+
+    #[test]
     fn read_time_table() {
         let rows: &[(&str, Option<u32>)] = &[
             ("4 min read", Some(4)),

@@ -516,9 +516,35 @@ pub fn teaser_text(el: ElementRef<'_>) -> String {
     let text = text::element_text_without(el, |e| {
         (e.value().name() == "a" && vocab::is_read_more(&element_text(e)))
             || vocab::is_byline_marked(e)
-            || is_action_links(e)
+            || (is_action_links(e) && ends(e, el))
     });
     strip_leading_date(&text).to_string()
+}
+
+/// Whether nothing but other action runs and "read more" links follows `e` inside `root`.
+fn ends(e: ElementRef<'_>, root: ElementRef<'_>) -> bool {
+    let mut cur = *e;
+    while cur.id() != root.id() {
+        for sib in cur.next_siblings() {
+            let text_ok = match sib.value() {
+                Node::Text(t) => !t.chars().any(char::is_alphanumeric),
+                Node::Element(_) => ElementRef::wrap(sib).is_none_or(|x| {
+                    is_action_links(x)
+                        || (x.value().name() == "a" && vocab::is_read_more(&element_text(x)))
+                        || !element_text(x).chars().any(char::is_alphanumeric)
+                }),
+                _ => true,
+            };
+            if !text_ok {
+                return false;
+            }
+        }
+        match cur.parent() {
+            Some(p) => cur = p,
+            None => return false,
+        }
+    }
+    true
 }
 
 /// Most words in one link of an action run ([`is_action_links`]): "Video", "Forum", "Add
@@ -526,8 +552,8 @@ pub fn teaser_text(el: ElementRef<'_>) -> String {
 const MAX_ACTION_LINK_WORDS: usize = 2;
 
 /// A run of short links and nothing else but brackets and separators, `[ Video | Forum ]` or
-/// `(Comments · Share)` at the end of a teaser: actions on the story, not its text. A link
-/// inside prose sits in the text itself, never alone in a wrapper like this.
+/// `(Comments · Share)`: at the end of a teaser ([`ends`]) they are actions on the story,
+/// not its text.
 fn is_action_links(e: ElementRef<'_>) -> bool {
     if e.value().name() == "a" || !e.children().any(|c| c.value().is_element()) {
         return false;
@@ -861,6 +887,24 @@ mod tests {
                 r#"<div>The parliament meets again today. <span class="author">Mit Isabella Reichert</span></div>"#,
                 "The parliament meets again today.",
             ),
+            // A trailing run of action links is no part of the teaser ...
+            (
+                r#"<div>Seals sleep in short bursts. <span class="x">[ <a href="/v">Video</a> | <a href="/f">Forum</a> ]</span></div>"#,
+                "Seals sleep in short bursts.",
+            ),
+            (
+                r#"<div>Seals sleep. <span>(<a href="/s">Share</a> &middot; <a href="/c">Add comment</a>)</span></div>"#,
+                "Seals sleep.",
+            ),
+            // ... but a link wrapped inside prose, or a wrapper with words of its own, stays.
+            (
+                r#"<div>Seals <span><a href="/s">sleep in</a></span> short bursts.</div>"#,
+                "Seals sleep in short bursts.",
+            ),
+            (
+                r#"<div>Seals sleep. <span>See <a href="/v">the video</a></span></div>"#,
+                "Seals sleep. See the video",
+            ),
         ];
         for (html, want) in rows {
             let doc = Html::parse_fragment(html);
@@ -998,6 +1042,15 @@ mod tests {
             (
                 r#"<div style="background: #000 url(&quot;//cdn.example.org/h.jpg&quot;) no-repeat"></div>"#,
                 Some("https://cdn.example.org/h.jpg"),
+            ),
+            // An unclosed `url(` runs to the end of the declaration, as CSS reads it.
+            (
+                r#"<div><div style="background-image:url(https://cdn.example.org/u.png"></div></div>"#,
+                Some("https://cdn.example.org/u.png"),
+            ),
+            (
+                r#"<div><div style="background-image:url(/u2.png; color: red"></div></div>"#,
+                Some("https://news.example.org/u2.png"),
             ),
             (
                 r#"<div><span class="thumb" data-bg="/thumbs/river.jpg"></span></div>"#,
