@@ -50,7 +50,9 @@ const MIN_YEAR: i32 = 1990;
 ///    zone ("GMT", "+0100", "EST", "CET");
 /// 4. relative phrases anchored at `ctx.now`: "3 hours ago", "vor 2 Stunden", "il y a 3 heures",
 ///    "hace 2 días", "7h", "just now". "today" is `now` and "yesterday" is `now` minus 24 h, since
-///    the page gives no time of day; with a time ("yesterday at 5 PM") it is that local time.
+///    the page gives no time of day; with a time ("yesterday at 5 PM") it is that local time;
+/// 5. a date without a year that is the whole text ("Nov 26"), as the latest such day up to a
+///    day after `ctx.now` (see [`yearless`]); frozen at first sight like a relative phrase.
 ///
 /// Local times in a DST gap resolve to the first valid instant after the gap; ambiguous local
 /// times take the earlier instant. Impossible dates (Feb 30), years before 1990 or after next
@@ -94,7 +96,79 @@ pub fn parse_date(text: &str, ctx: &DateContext) -> Option<(DateTime<Utc>, DateK
     (0..toks.len())
         .filter_map(|i| relative_at(&toks, i, ctx))
         .find_map(plausible)
+        .or_else(|| yearless(&toks, ctx))
         .map(|t| (t, DateKind::Relative))
+}
+
+/// A date printed without its year ("Nov 26", "26. November", "Tue, Nov 26 10:30 AM"), as
+/// listings print this year's stories: only when that is the whole text (a weekday may
+/// lead it, a time follow it), read as the latest such day within the year before the fetch
+/// time that is not after the fetch time plus one day (a story from "Nov 27" seen on Nov 26 is from a zone ahead; one from "Dec 24" is
+/// last year's). It depends on the fetch time, so it is frozen at first sight like a
+/// relative date.
+fn yearless(toks: &[Tok<'_>], ctx: &DateContext) -> Option<DateTime<Utc>> {
+    let mut i = 0;
+    if word(toks, i).is_some_and(is_weekday) {
+        i += 1;
+        while matches!(punct(toks, i), Some(',' | '.')) {
+            i += 1;
+        }
+    }
+    let (m, d, mut j) = if let Some(m) = word(toks, i).and_then(month_of) {
+        let mut j = i + 1;
+        if punct(toks, j) == Some('.') {
+            j += 1;
+        }
+        let d = num(toks, j, 2)?;
+        j += 1;
+        if word(toks, j).is_some_and(is_ordinal_suffix) && glued(toks, j) {
+            j += 1;
+        }
+        (m, d, j)
+    } else {
+        let d = num(toks, i, 2)?;
+        let mut j = i + 1;
+        if punct(toks, j) == Some('.') || word(toks, j).is_some_and(is_ordinal_suffix) {
+            j += 1;
+        }
+        if matches!(word(toks, j), Some("de" | "of")) {
+            j += 1;
+        }
+        let m = word(toks, j).and_then(month_of)?;
+        j += 1;
+        if punct(toks, j) == Some('.') {
+            j += 1;
+        }
+        (m, d, j)
+    };
+    if matches!(punct(toks, j), Some(',')) {
+        j += 1;
+    }
+    let (time, zone) = match time_after(toks, j) {
+        Some((time, zone, end)) => {
+            j = end;
+            (Some(time), zone)
+        }
+        None => (None, None),
+    };
+    if j != toks.len() {
+        return None;
+    }
+    let latest = ctx.now + chrono::Duration::days(1);
+    (ctx.now.year() - 1..=ctx.now.year() + 1)
+        .rev()
+        .filter_map(|y| {
+            let date = NaiveDate::from_ymd_opt(y, m, d)?;
+            Found {
+                date,
+                time,
+                zone,
+                end: j,
+            }
+            .to_utc(ctx.tz)
+        })
+        .find(|t| *t <= latest)
+        .filter(|t| t.year() >= MIN_YEAR)
 }
 
 /// Parses a config `timezone` value ("Europe/Berlin", "UTC").
@@ -903,6 +977,32 @@ mod tests {
     }
 
     #[test]
+    fn dates_without_a_year_are_the_latest_such_day_up_to_tomorrow() {
+        // NOW is Thursday 2026-11-26 12:00 UTC.
+        run(
+            &[
+                ("Nov 26", UTC, Some("2026-11-26T00:00:00Z")),
+                ("Nov. 24", UTC, Some("2026-11-24T00:00:00Z")),
+                ("November 27", UTC, Some("2026-11-27T00:00:00Z")),
+                ("Nov 28", UTC, Some("2025-11-28T00:00:00Z")),
+                ("Dec 24", UTC, Some("2025-12-24T00:00:00Z")),
+                ("Jan 3", UTC, Some("2026-01-03T00:00:00Z")),
+                ("26. November", BERLIN, Some("2026-11-25T23:00:00Z")),
+                ("3 de noviembre", UTC, Some("2026-11-03T00:00:00Z")),
+                ("Tue, Nov 24 10:30 AM", NY, Some("2026-11-24T15:30:00Z")),
+                ("Nov 26th", UTC, Some("2026-11-26T00:00:00Z")),
+                // Within the year before the fetch only.
+                ("Feb 29", UTC, None),
+                // Only a date that is the whole text: a year-less day inside words is not one.
+                ("Nov 26 launch window", UTC, None),
+                ("Top 10 of Nov", UTC, None),
+                ("Nov 32", UTC, None),
+            ],
+            DateKind::Relative,
+        );
+    }
+
+    #[test]
     fn dates_from_urls() {
         let ctx = DateContext {
             format: None,
@@ -1168,8 +1268,6 @@ mod tests {
             ("2026", UTC, None),
             ("Nov 2026", UTC, None),
             ("November", UTC, None),
-            ("Nov 26", UTC, None),
-            ("Nov 26th", UTC, None),
             ("10:30", UTC, None),
             ("10:30 AM, 4 min read", UTC, None),
             ("15 Mar — 17 Mar", UTC, None),
