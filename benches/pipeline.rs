@@ -47,13 +47,19 @@ fn pages() -> Vec<(FeedSpec, Vec<u8>)> {
 }
 
 fn extract(feed: &FeedSpec, bytes: &[u8]) -> Vec<Card> {
+    extract_as(feed, bytes, false)
+}
+
+/// As [`extract`], in selector mode or (`auto`) as a feed without selectors would read the
+/// page: structured data, else detection.
+fn extract_as(feed: &FeedSpec, bytes: &[u8], auto: bool) -> Vec<Card> {
     // As the pipeline does it: the one extraction stage (bounded parse, selectors plus
     // structured-data fallbacks, card limits).
     let html = scifeed::decode::decode(bytes, None);
-    let listing = feed
-        .rules
-        .as_ref()
-        .map_or(Listing::Auto, Listing::Selectors);
+    let listing = match feed.rules.as_ref() {
+        Some(rules) if !auto => Listing::Selectors(rules),
+        _ => Listing::Auto,
+    };
     let now = Utc
         .with_ymd_and_hms(2026, 11, 26, 12, 0, 0)
         .single()
@@ -85,6 +91,18 @@ fn parse_bounded(b: Bencher) {
             for (_, bytes) in &pages {
                 let text = std::str::from_utf8(bytes).unwrap_or("");
                 let _ = black_box(scifeed::extract::parse::parse_document(text));
+            }
+        });
+}
+
+/// Decode + parse + auto-detect every page's listing and extract its cards (no selectors).
+#[divan::bench]
+fn decode_parse_auto(b: Bencher) {
+    let pages = pages();
+    b.counter(divan::counter::ItemsCount::new(pages.len()))
+        .bench(|| {
+            for (feed, bytes) in &pages {
+                black_box(extract_as(feed, bytes, true));
             }
         });
 }
