@@ -22,11 +22,7 @@ use crate::auto_score::{self, FIELDS, PageScore};
 
 fn file_of(u: &str) -> Option<String> {
     let u = Url::parse(u).ok()?;
-    let seg = u
-        .path_segments()?
-        .filter(|s| !s.is_empty())
-        .last()?
-        .to_string();
+    let seg = u.path_segments()?.rfind(|s| !s.is_empty())?.to_string();
     // A resizing proxy names the picture in its query (`/image/?url=...`).
     let q = u
         .query_pairs()
