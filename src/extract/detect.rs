@@ -560,10 +560,16 @@ impl<'a> PageIndex<'a> {
     /// A card that also links to other articles ("Related: ..." sublinks under it) stops
     /// the widening at its headline, leaving its image, teaser and byline outside. A unit
     /// with a heading is widened past such links, up to [`weights::MAX_SUBLINK_WIDENING`]
-    /// levels, while the wider element holds no other unit with a heading (which would be
-    /// another story).
+    /// levels, while the wider element holds no other story (a unit with a heading, an
+    /// image or a teaser: a list of unheaded cards below a hero is not its sublinks).
     fn widen_past_sublinks(&self, units: Vec<Unit>, ctx: &DateContext<'_>) -> Vec<Unit> {
-        let headed: Vec<NodeId> = units.iter().filter(|u| u.heading).map(|u| u.el).collect();
+        // Another story is a unit with a heading, or a card of its own (an image or a
+        // teaser): a sublink is a bare link.
+        let headed: Vec<NodeId> = units
+            .iter()
+            .filter(|u| u.heading || u.image || u.teaser)
+            .map(|u| u.el)
+            .collect();
         let holds_other_headline = |p: ElementRef<'_>, own: NodeId| {
             headed.iter().any(|&h| {
                 h != own
@@ -1382,7 +1388,14 @@ fn lead_groups(page: &PageIndex<'_>, groups: &[Group], units: &[Unit]) -> Vec<Gr
             let l_family = family_tokens(page, units, &l.units);
             let shared = l_family.intersection(&g_family).count();
             let all = l_family.union(&g_family).count().max(1);
-            if (shared as f64) / (all as f64) < weights::MIN_FAMILY_SIMILARITY {
+            // A lead of another component joins too when it is one feature story (a heading
+            // and an image, of the site's own): the hero a home page puts right above its
+            // list, built by another template than the list's cards.
+            let feature = l.units.len() == 1 && {
+                let u = &units[l.units[0]];
+                u.heading && u.image && !u.external
+            };
+            if (shared as f64) / (all as f64) < weights::MIN_FAMILY_SIMILARITY && !feature {
                 continue;
             }
             let mut merged: Vec<usize> = l.units.iter().chain(&g.units).copied().collect();
