@@ -1406,7 +1406,9 @@ fn lead_groups(page: &PageIndex<'_>, groups: &[Group], units: &[Unit]) -> Vec<Gr
                 tag: g.tag.clone(),
                 classes: Vec::new(),
                 tokens: HashSet::new(),
-                parts: l.parts + g.parts,
+                // The lead is a card before the list, not a list of its own: it does not
+                // make the listing look like many small lists.
+                parts: g.parts,
                 shapes: vec![
                     Shape {
                         group: l.clone(),
@@ -1805,7 +1807,20 @@ fn derive(
         .zip(&title_targets)
         .map(|(c, t)| t.and_then(|t| teaser_element(*c, t)))
         .collect();
-    if share_ok(&teasers, weights::MIN_SHARE_TEASER) {
+    // A stream of several shapes (a hero above the list) may have teasers in one shape only:
+    // a shape whose every card has one gets its teaser read.
+    let shape_full = |targets: &[Option<ElementRef<'_>>]| {
+        g.shapes.iter().any(|sh| {
+            !sh.group.units.is_empty()
+                && sh.group.units.iter().all(|u| {
+                    g.units
+                        .iter()
+                        .position(|x| x == u)
+                        .is_some_and(|i| targets.get(i).is_some_and(Option::is_some))
+                })
+        })
+    };
+    if share_ok(&teasers, weights::MIN_SHARE_TEASER) || shape_full(&teasers) {
         set.teaser = field_selector(&cards, &teasers, false);
     }
     let date_pairs: Vec<_> = cards
