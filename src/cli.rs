@@ -31,7 +31,7 @@ pub enum Command {
     Preview(PreviewArgs),
     /// Find the listing of a page and add it to the config as a new feed, then preview it.
     Add(AddArgs),
-    /// Check or repair the state store (the SQLite history).
+    /// Check, repair or migrate the state store (SQLite file or PostgreSQL database).
     #[command(subcommand)]
     Store(StoreCommand),
 }
@@ -43,6 +43,18 @@ pub enum StoreCommand {
     Check(StoreArgs),
     /// Rebuild a damaged store from its readable rows, keeping the original as a backup.
     Repair(StoreArgs),
+    /// Copy the whole state into another (empty) one: SQLite to PostgreSQL, or back.
+    Migrate(MigrateArgs),
+}
+
+/// Arguments of `scifeed store migrate`.
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Where to copy it: `postgres://user@host:5432/db` or an SQLite file.
+    #[arg(long, value_name = "TARGET")]
+    pub to: PathBuf,
 }
 
 /// Which store `scifeed store` works on.
@@ -50,8 +62,8 @@ pub enum StoreCommand {
 pub struct StoreArgs {
     #[command(flatten)]
     pub config: ConfigArg,
-    /// The state file (default: the config's `state`).
-    #[arg(long, value_name = "FILE")]
+    /// The state: an SQLite file or `postgres://...` (default: the config's `state`).
+    #[arg(long, value_name = "FILE|URL", env = "SCIFEED_STATE")]
     pub state: Option<PathBuf>,
     /// If a run holds the state, wait for it instead of exiting.
     #[arg(long)]
@@ -145,8 +157,8 @@ pub struct RunArgs {
     /// Write feeds here instead of the config's `output_dir`.
     #[arg(long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
-    /// Use this history file instead of the config's `state`.
-    #[arg(long, value_name = "FILE")]
+    /// Use this state instead of the config's `state`: an SQLite file or `postgres://...`.
+    #[arg(long, value_name = "FILE|URL", env = "SCIFEED_STATE")]
     pub state: Option<PathBuf>,
     /// Only run this feed (repeatable).
     #[arg(long = "feed", value_name = "ID")]

@@ -28,6 +28,7 @@ use crate::extract::date::parse_tz;
 use crate::extract::select::{CardRules, FieldSelector, compile_css};
 use crate::feed::{Config, CrawlSettings, FeedSpec, HostOverride, Settings};
 use crate::render::Format;
+use crate::store::StateLocation;
 use document::{Problem, Section, fields};
 pub use include::{Overlay, site_dir};
 
@@ -134,6 +135,7 @@ struct RawSettings {
     max_cards: Option<Spanned<i64>>,
     robots: Option<bool>,
     enrich_budget: Option<usize>,
+    lease_secs: Option<Spanned<u64>>,
     every: Option<Spanned<String>>,
     max_every: Option<Spanned<String>>,
     heal: Option<bool>,
@@ -752,10 +754,27 @@ impl<'a> FileCheck<'a> {
             .output_dir
             .clone()
             .unwrap_or_else(|| rel(raw.output_dir, "feeds"));
-        let state = ov
-            .state
-            .clone()
-            .unwrap_or_else(|| rel(raw.state, "state/scifeed.db"));
+        // A `postgres://` URL is a database, not a path relative to the config.
+        let state = match (&ov.state, raw.state) {
+            (Some(p), _) => StateLocation::from_path(p),
+            (None, Some(s)) if matches!(StateLocation::parse(&s), StateLocation::Postgres(_)) => {
+                StateLocation::parse(&s)
+            }
+            (None, s) => StateLocation::File(rel(s, "state/scifeed.db")),
+        };
+        let lease = match raw.lease_secs {
+            Some(v) if *v.get_ref() == 0 => {
+                self.issue(
+                    v.span(),
+                    None,
+                    "`lease_secs` must be at least 1".into(),
+                    Some("how long a runner may hold a host of a shared (PostgreSQL) state without renewing it"),
+                );
+                crate::store::backend::DEFAULT_LEASE
+            }
+            Some(v) => Duration::from_secs(*v.get_ref()),
+            None => crate::store::backend::DEFAULT_LEASE,
+        };
         let user_agent = match raw.user_agent {
             Some(ua) if ua.get_ref().trim().is_empty() || ua.get_ref().contains(['\n', '\r']) => {
                 self.issue(
@@ -893,6 +912,7 @@ impl<'a> FileCheck<'a> {
             public_url,
             keep_days: raw.keep_days.unwrap_or(365),
             enrich_budget: raw.enrich_budget.unwrap_or(DEFAULT_ENRICH_BUDGET),
+            lease,
             every,
             max_every: max_every.unwrap_or(crate::schedule::DEFAULT_MAX_EVERY),
             heal: raw.heal.unwrap_or(true),
@@ -1360,7 +1380,10 @@ date = "time@datetime"
         let c = parse_str(GOOD).expect("valid");
         assert_eq!(c.settings.max_items, 20);
         assert_eq!(c.settings.output_dir, PathBuf::from("conf/feeds"));
-        assert_eq!(c.settings.state, PathBuf::from("conf/state/scifeed.db"));
+        assert_eq!(
+            c.settings.state,
+            StateLocation::File(PathBuf::from("conf/state/scifeed.db"))
+        );
         assert_eq!(c.settings.formats, Format::ALL.to_vec());
         assert_eq!(c.feeds.len(), 1);
         let f = &c.feeds[0];
@@ -1378,7 +1401,10 @@ date = "time@datetime"
         };
         let c = parse(GOOD, Path::new("x.toml"), &ov).expect("valid");
         assert_eq!(c.settings.output_dir, PathBuf::from("/tmp/out"));
-        assert_eq!(c.settings.state, PathBuf::from("/tmp/s.db"));
+        assert_eq!(
+            c.settings.state,
+            StateLocation::File(PathBuf::from("/tmp/s.db"))
+        );
     }
 
     #[test]

@@ -8,8 +8,6 @@
 //! `enrich_budget` pages per feed and run. The rules ([`wants`], [`apply`], [`stale`]) are
 //! pure.
 
-use std::sync::Mutex;
-
 use chrono::{DateTime, Duration, Utc};
 use url::Url;
 
@@ -20,12 +18,12 @@ use crate::fetch::{Fetched, Fetcher, Validators};
 use crate::merge::MergeOutcome;
 use crate::model::{ArticleRecord, DateSource, Item};
 use crate::shutdown::Shutdown;
-use crate::store::{self, Store, StoreError};
+use crate::store::{StateStore, StoreError};
 
 /// The enrichment stage of one run: what it fetches with and where it caches.
 pub struct Enricher<'a> {
     pub fetcher: &'a Fetcher,
-    pub store: &'a Mutex<Store>,
+    pub store: &'a dyn StateStore,
     /// Article pages fetched per feed and run at most.
     pub budget: usize,
     pub max_cards: usize,
@@ -44,7 +42,7 @@ impl Enricher<'_> {
             if !wants(item, self.now) {
                 continue;
             }
-            let cached = store::locked(self.store).article(&item.id);
+            let cached = self.store.article(&item.id);
             let cached = match cached {
                 Ok(c) => c,
                 Err(e) => {
@@ -62,7 +60,7 @@ impl Enricher<'_> {
                     if let Some(err) = &rec.error {
                         warnings.push(format!("enrichment: {}: {err}", item.link));
                     }
-                    if let Err(e) = store::locked(self.store).save_article(&item.id, &rec) {
+                    if let Err(e) = self.store.save_article(&item.id, &rec) {
                         warnings.push(format!("enrichment cache: {e}"));
                     }
                     rec
@@ -82,7 +80,7 @@ impl Enricher<'_> {
     /// Enriches stored items of the feed's output that still lack something (the budget of
     /// an earlier run ran out, or the page did not change); returns the items that changed.
     pub async fn backlog(&self, feed: &FeedSpec) -> Result<(Vec<Item>, Vec<String>), StoreError> {
-        let top = store::locked(self.store).top_items(&feed.id, feed.max_items)?;
+        let top = self.store.top_items(&feed.id, feed.max_items)?;
         let mut merged = MergeOutcome {
             upserts: top.into_iter().filter(|i| wants(i, self.now)).collect(),
             ..MergeOutcome::default()

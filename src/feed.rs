@@ -15,8 +15,8 @@ use crate::render::Format;
 pub struct Settings {
     /// Where feed files are written.
     pub output_dir: PathBuf,
-    /// SQLite history file.
-    pub state: PathBuf,
+    /// The history: an SQLite file, or a PostgreSQL database shared by many processes.
+    pub state: crate::store::StateLocation,
     pub user_agent: String,
     /// Items per output feed unless a feed sets its own.
     pub max_items: usize,
@@ -27,6 +27,8 @@ pub struct Settings {
     pub keep_days: u32,
     /// Article pages fetched per feed and run at most by enrichment (0 turns it off).
     pub enrich_budget: usize,
+    /// How long a runner holds a host of a shared state without renewing (`lease_secs`).
+    pub lease: Duration,
     /// Shortest interval between fetches of a feed (`every`); `None`: `run` fetches every
     /// feed each time.
     pub every: Option<Duration>,

@@ -28,3 +28,4 @@ pub mod schedule;
 pub mod shutdown;
 pub mod store;
 pub mod store_health;
+pub mod work;

@@ -12,6 +12,7 @@ use scifeed::config::{self, Overrides};
 use scifeed::discover;
 use scifeed::feed::{FeedSpec, Settings};
 use scifeed::pipeline::{self, RunOptions};
+use scifeed::store::{StateLocation, backend};
 use scifeed::store_health;
 use url::Url;
 
@@ -77,24 +78,59 @@ fn real_main(cli: &Cli) -> anyhow::Result<u8> {
         Command::Discover(args) => discover_cmd(args),
         Command::Preview(args) => preview_cmd(args),
         Command::Add(args) => add_cmd(args),
-        Command::Store(StoreCommand::Check(args)) => {
-            let health = store_health::check(&state_path(args)?, args.wait)?;
-            print!("{}", health.report());
-            Ok(if health.ok() { 0 } else { 1 })
-        }
-        Command::Store(StoreCommand::Repair(args)) => {
-            let path = state_path(args)?;
-            let repair = store_health::repair(&path, args.wait)?;
-            print!("{}", repair.report(&path));
+        Command::Store(StoreCommand::Check(args)) => match state_location(args)? {
+            StateLocation::File(path) => {
+                let health = store_health::check(&path, args.wait)?;
+                print!("{}", health.report());
+                Ok(if health.ok() { 0 } else { 1 })
+            }
+            pg => {
+                let health = store_health::check_shared(&pg)?;
+                print!("{}", health.report());
+                Ok(if health.ok() { 0 } else { 1 })
+            }
+        },
+        Command::Store(StoreCommand::Repair(args)) => match state_location(args)? {
+            StateLocation::File(path) => {
+                let repair = store_health::repair(&path, args.wait)?;
+                print!("{}", repair.report(&path));
+                Ok(0)
+            }
+            pg => anyhow::bail!(
+                "`store repair` rebuilds SQLite files; {pg} is PostgreSQL, whose own tools (pg_dump, pg_amcheck) repair it"
+            ),
+        },
+        Command::Store(StoreCommand::Migrate(args)) => {
+            let from = state_location(&args.store)?;
+            let to = StateLocation::from_path(&args.to);
+            anyhow::ensure!(from != to, "--to is the state itself ({to})");
+            let opts = backend::OpenOptions {
+                wait: args.store.wait,
+                ..backend::OpenOptions::default()
+            };
+            let src = backend::open(&from, &opts)?;
+            let dst = backend::open(&to, &opts)?;
+            let report = scifeed::store::copy::copy_state(src.as_ref(), dst.as_ref())?;
+            if !cli.quiet {
+                println!(
+                    "copied {from} to {to}: {} feed(s), {} item(s), {} validator(s), {} robots.txt, {} article(s), {} schedule(s)",
+                    report.feeds,
+                    report.items,
+                    report.validators,
+                    report.robots,
+                    report.articles,
+                    report.schedules
+                );
+            }
             Ok(0)
         }
     }
 }
 
-/// `--state`, else the config's `state`.
-fn state_path(args: &StoreArgs) -> anyhow::Result<std::path::PathBuf> {
+/// `--state` (or `SCIFEED_STATE`), else the config's `state`.
+fn state_location(args: &StoreArgs) -> anyhow::Result<StateLocation> {
     match &args.state {
-        Some(p) => Ok(p.clone()),
+        Some(p) => Ok(StateLocation::from_path(p)),
         None => Ok(config::load(&args.config.config, &Overrides::default())?
             .settings
             .state),
@@ -336,17 +372,26 @@ fn add_cmd(args: &AddArgs) -> anyhow::Result<u8> {
 /// taking the run lock. A state that cannot be read is a warning: the preview then shows
 /// what a first run would do.
 fn remembered(
-    state: &std::path::Path,
+    state: &StateLocation,
     feed: &str,
 ) -> (
     Option<scifeed::heal::ListingMemory>,
     std::collections::HashSet<String>,
 ) {
     let read = || -> Result<_, scifeed::store::StoreError> {
-        let Some(store) = scifeed::store::Store::open_read_only(state)? else {
-            return Ok((None, Default::default()));
-        };
-        Ok((store.listing_memory(feed)?, store.item_ids(feed)?))
+        match state {
+            StateLocation::File(path) => {
+                let Some(store) = scifeed::store::Store::open_read_only(path)? else {
+                    return Ok((None, Default::default()));
+                };
+                Ok((store.listing_memory(feed)?, store.item_ids(feed)?))
+            }
+            // A shared state takes no lock: open it as a run would.
+            StateLocation::Postgres(_) => {
+                let store = backend::open(state, &backend::OpenOptions::default())?;
+                Ok((store.listing_memory(feed)?, store.item_ids(feed)?))
+            }
+        }
     };
     read().unwrap_or_else(|e| {
         eprintln!("warning: {e}; previewing as a first run would");

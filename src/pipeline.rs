@@ -13,14 +13,13 @@
 //! inside the fetcher. A failing feed becomes an outcome, never an early return, and leaves
 //! its files and history as they were.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SubsecRound, Utc};
 use futures_util::StreamExt;
-use url::Url;
 
 use crate::enrich::Enricher;
 use crate::extract::page::CardSource;
@@ -29,7 +28,6 @@ use crate::failpoint;
 use crate::feed::{Config, FeedSpec, Settings};
 use crate::fetch::cache::CacheHints;
 use crate::fetch::gate::HostGates;
-use crate::fetch::robots::RobotsCache;
 use crate::fetch::{FetchError, Fetched, Fetcher, Page, Validators};
 use crate::heal::{self, Plan, Settled};
 use crate::merge;
@@ -39,7 +37,9 @@ use crate::publish::Publisher;
 use crate::report::{Failure, FeedError, FeedOutcome, FeedStatus, RunReport};
 use crate::schedule::{self, ScheduleConfig, ScheduleState};
 use crate::shutdown::Shutdown;
-use crate::store::{self, Store, StoreError};
+use crate::store::backend::{self, FeedStart, StateRobots};
+use crate::store::{StateStore, StoreError};
+use crate::work::{DueCheck, Work, WorkQueue};
 
 /// Options of one `scifeed run`.
 #[derive(Debug, Clone, Default)]
@@ -104,7 +104,7 @@ pub enum RunError {
 
 struct RunCtx {
     settings: Settings,
-    store: Arc<Mutex<Store>>,
+    store: Arc<dyn StateStore>,
     fetcher: Arc<Fetcher>,
     now: DateTime<Utc>,
     shutdown: Shutdown,
@@ -113,14 +113,14 @@ struct RunCtx {
 }
 
 impl RunCtx {
-    fn store(&self) -> MutexGuard<'_, Store> {
-        store::locked(&self.store)
+    fn store(&self) -> &dyn StateStore {
+        self.store.as_ref()
     }
 
     fn publisher<'a>(&'a self, feed: &'a FeedSpec) -> Publisher<'a> {
         Publisher {
             settings: &self.settings,
-            store: &self.store,
+            store: self.store.as_ref(),
             feed,
             now: self.now,
         }
@@ -129,7 +129,7 @@ impl RunCtx {
     fn enricher(&self) -> Enricher<'_> {
         Enricher {
             fetcher: &self.fetcher,
-            store: &self.store,
+            store: self.store.as_ref(),
             budget: self.settings.enrich_budget,
             max_cards: self.settings.crawl.max_cards,
             now: self.now,
@@ -170,7 +170,7 @@ pub async fn run(config: &Config, opts: &RunOptions) -> Result<RunReport, RunErr
 /// carry over between rounds) and the shutdown switch.
 pub struct Runner {
     config: Config,
-    store: Arc<Mutex<Store>>,
+    store: Arc<dyn StateStore>,
     fetcher: Arc<Fetcher>,
     shutdown: Shutdown,
     /// Rounds never overlap.
@@ -182,7 +182,13 @@ impl Runner {
     /// output directory and the fetcher.
     pub fn open(config: &Config, wait: bool) -> Result<Runner, RunError> {
         let settings = &config.settings;
-        let store = Arc::new(Mutex::new(Store::open(&settings.state, wait)?));
+        let store = backend::open(
+            &settings.state,
+            &backend::OpenOptions {
+                wait,
+                lease: settings.lease,
+            },
+        )?;
         std::fs::create_dir_all(&settings.output_dir).map_err(|source| RunError::OutputDir {
             path: settings.output_dir.clone(),
             source,
@@ -195,7 +201,7 @@ impl Runner {
                 .iter()
                 .filter_map(|f| f.url.host_str().map(|h| (h, f.min_interval))),
         );
-        let robots_cache: Arc<dyn RobotsCache> = store.clone();
+        let robots_cache = Arc::new(StateRobots(Arc::clone(&store)));
         let fetcher = Fetcher::new(
             &settings.user_agent,
             &settings.crawl,
@@ -231,9 +237,9 @@ impl Runner {
         &self.config
     }
 
-    /// The store, locked for this process; hold the guard briefly (rounds use it too).
-    pub fn store(&self) -> MutexGuard<'_, Store> {
-        store::locked(&self.store)
+    /// The state (SQLite file or PostgreSQL database); rounds use it at the same time.
+    pub fn store(&self) -> &dyn StateStore {
+        self.store.as_ref()
     }
 
     /// One crawl round: fetches the due (or all, or the named) feeds, each committed and
@@ -258,7 +264,9 @@ impl Runner {
         let now = opts.now.unwrap_or_else(Utc::now).trunc_subsecs(0);
         self.fetcher.begin_round(now);
         let requests_before = self.fetcher.requests();
-        let states = self.store().schedule_states()?;
+        let trips_before = self.store.round_trips();
+        self.store.begin_round()?;
+        let states = self.store.schedule_states()?;
         let (feeds, later) = schedule::select_due(
             feeds,
             &config.settings,
@@ -278,12 +286,31 @@ impl Runner {
         let started = Instant::now();
         let bar = progress_bar(opts.progress && !feeds.is_empty(), feeds.len());
         let concurrency = ctx.settings.crawl.concurrency;
-        let mut outcomes: Vec<FeedOutcome> = futures_util::stream::iter(work_list(feeds))
+        // Hosts are leased as the round goes (see `work`): on a shared state each due feed
+        // is processed by exactly one runner.
+        let queue = Arc::new(WorkQueue::new(
+            feeds,
+            Arc::clone(&self.store),
+            Arc::clone(&self.fetcher),
+            DueCheck {
+                settings: config.settings.clone(),
+                every: opts.every,
+                due_only: opts.due_only,
+                now,
+            },
+            self.shutdown.clone(),
+        ));
+        let work = futures_util::stream::unfold(Arc::clone(&queue), |q| async move {
+            q.next().await.map(|w| (w, q))
+        });
+        let mut outcomes: Vec<FeedOutcome> = work
             .map(|work| {
                 let ctx = Arc::clone(&ctx);
                 let bar = bar.clone();
+                let queue = Arc::clone(&queue);
                 async move {
-                    match work {
+                    let host = work.host();
+                    let out = match work {
                         Work::Robots(url) => {
                             ctx.fetcher.warm_up(&url).await;
                             None
@@ -293,14 +320,16 @@ impl Runner {
                             Some(FeedOutcome::new(&feed.id, feed.url.as_str()))
                         }
                         Work::Feed(feed) => {
-                            let out = process_feed(ctx, feed).await;
+                            let out = process_feed(Arc::clone(&ctx), feed).await;
                             if let Some(b) = &bar {
                                 b.set_message(out.id.clone());
                                 b.inc(1);
                             }
                             Some(out)
                         }
-                    }
+                    };
+                    queue.finished(&host);
+                    out
                 }
             })
             .buffer_unordered(concurrency)
@@ -309,6 +338,28 @@ impl Runner {
             .await;
         if let Some(b) = bar {
             b.finish_and_clear();
+        }
+        outcomes.extend(queue.take_skipped());
+        outcomes.extend(
+            queue
+                .take_unstarted()
+                .into_iter()
+                .map(|f| FeedOutcome::new(&f.id, f.url.as_str())),
+        );
+        if let Err(e) = self.store.end_round() {
+            // Leases expire by themselves; unrecorded marks only cost a rewrite.
+            tracing::warn!("cannot give back this round's hosts: {e}");
+        }
+        if let (Some(a), Some(b)) = (trips_before, self.store.round_trips()) {
+            let fed = outcomes
+                .iter()
+                .filter(|o| !matches!(o.status, FeedStatus::NotDue { .. } | FeedStatus::Elsewhere))
+                .count();
+            tracing::info!(
+                "{} statements to the state for {fed} feeds ({:.2} per feed)",
+                b - a,
+                (b - a) as f64 / fed.max(1) as f64
+            );
         }
         let requests = self.fetcher.requests() - requests_before;
         tracing::info!(
@@ -333,7 +384,12 @@ impl Runner {
             o
         }));
         outcomes.sort_by(|a, b| a.id.cmp(&b.id));
-        let states = self.store().schedule_states()?;
+        // The round's outcomes stand even when the state went away meanwhile (the failed
+        // feeds say so): then no wake-up time is known.
+        let states = self.store.schedule_states().unwrap_or_else(|e| {
+            tracing::warn!("cannot read the schedule after the round: {e}");
+            Default::default()
+        });
         Ok(RoundReport {
             report: RunReport {
                 outcomes,
@@ -351,65 +407,6 @@ impl Runner {
     }
 }
 
-/// One unit of work for the run's single `buffer_unordered`.
-enum Work {
-    /// Read the robots.txt governing this URL.
-    Robots(Url),
-    Feed(Arc<FeedSpec>),
-}
-
-/// The run's work in order: each host's robots.txt first (busiest hosts first), then the
-/// feeds, hosts taking turns. Reading every robots.txt up front starts every host's clock at
-/// once; otherwise the hosts whose first feed comes late in the stream would start their
-/// queue (robots.txt, Crawl-delay, pages) only when a slot frees up. Each robots.txt still
-/// takes one of the `concurrency` slots, so the global limit holds.
-fn work_list(feeds: Vec<FeedSpec>) -> Vec<Work> {
-    let feeds = interleave_by_host(feeds);
-    let mut origins = HashSet::new();
-    let robots: Vec<Work> = feeds
-        .iter()
-        .filter(|f| matches!(f.url.scheme(), "http" | "https"))
-        .filter(|f| origins.insert(f.url.origin().ascii_serialization()))
-        .map(|f| Work::Robots(f.url.clone()))
-        .collect();
-    robots
-        .into_iter()
-        .chain(feeds.into_iter().map(|f| Work::Feed(Arc::new(f))))
-        .collect()
-}
-
-/// Orders feeds so that hosts take turns, hosts with the most feeds first.
-///
-/// `buffer_unordered` starts feeds in stream order, and a feed waiting at its host's gate
-/// still holds one of the `concurrency` slots: config order (often one site's feeds in a row)
-/// would fill every slot with one host while the others idle. Taking turns keeps every host's
-/// queue moving, and starting the longest queues first keeps the run close to the time the
-/// slowest host needs.
-fn interleave_by_host(feeds: Vec<FeedSpec>) -> Vec<FeedSpec> {
-    let total = feeds.len();
-    let mut index: HashMap<String, usize> = HashMap::new();
-    let mut groups: Vec<std::collections::VecDeque<FeedSpec>> = Vec::new();
-    for feed in feeds {
-        let host = feed.url.host_str().unwrap_or_default().to_ascii_lowercase();
-        let i = *index.entry(host).or_insert_with(|| {
-            groups.push(std::collections::VecDeque::new());
-            groups.len() - 1
-        });
-        groups[i].push_back(feed);
-    }
-    // Stable: equal queues keep config order.
-    groups.sort_by_key(|q| std::cmp::Reverse(q.len()));
-    let mut out = Vec::with_capacity(total);
-    while out.len() < total {
-        for q in &mut groups {
-            if let Some(f) = q.pop_front() {
-                out.push(f);
-            }
-        }
-    }
-    out
-}
-
 fn progress_bar(enabled: bool, len: usize) -> Option<indicatif::ProgressBar> {
     if !enabled {
         return None;
@@ -425,18 +422,25 @@ fn progress_bar(enabled: bool, len: usize) -> Option<indicatif::ProgressBar> {
 async fn process_feed(ctx: Arc<RunCtx>, feed: Arc<FeedSpec>) -> FeedOutcome {
     let started = Instant::now();
     let mut outcome = FeedOutcome::new(&feed.id, feed.url.as_str());
-    let mut sched = match ctx.store().schedule(&feed.id) {
-        Ok(prev) => FeedSchedule {
-            cfg: ScheduleConfig::for_feed(&feed, &ctx.settings, ctx.every),
-            prev,
-            hints: CacheHints::default(),
-        },
+    // One read (on a shared state none: the host's lease brought it).
+    let start = ctx
+        .store()
+        .begin_feed(&feed.id, &crate::publish::validators_key(&feed));
+    let (mut sched, start) = match start {
+        Ok(start) => (
+            FeedSchedule {
+                cfg: ScheduleConfig::for_feed(&feed, &ctx.settings, ctx.every),
+                prev: start.schedule.clone(),
+                hints: CacheHints::default(),
+            },
+            start,
+        ),
         Err(e) => {
             outcome.status = FeedStatus::Failed(Failure::new(FeedError::Store(e)));
             return outcome;
         }
     };
-    let result = fetch_and_update(&ctx, &feed, &mut outcome, &mut sched).await;
+    let result = fetch_and_update(&ctx, &feed, start, &mut outcome, &mut sched).await;
     outcome.elapsed = started.elapsed();
     match result {
         Ok(status) => {
@@ -447,12 +451,9 @@ async fn process_feed(ctx: Arc<RunCtx>, feed: Arc<FeedSpec>) -> FeedOutcome {
             // The end-of-run report prints every failure; the log line is for -v.
             tracing::info!(feed = %feed.id, "{e}");
             let next = sched.plan(schedule::Outcome::Failed, &feed.id, ctx.now);
-            let recorded = ctx.store().record_failure_scheduled(
-                &feed.id,
-                &e.to_string(),
-                ctx.now,
-                next.as_ref(),
-            );
+            let recorded =
+                ctx.store()
+                    .record_failure(&feed.id, &e.to_string(), ctx.now, next.as_ref());
             let streak = match recorded {
                 Ok(s) => Some(s),
                 Err(se) => {
@@ -474,18 +475,17 @@ async fn process_feed(ctx: Arc<RunCtx>, feed: Arc<FeedSpec>) -> FeedOutcome {
 async fn fetch_and_update(
     ctx: &Arc<RunCtx>,
     feed: &Arc<FeedSpec>,
+    start: FeedStart,
     outcome: &mut FeedOutcome,
     sched: &mut FeedSchedule,
 ) -> Result<FeedStatus, FeedError> {
     let publisher = ctx.publisher(feed);
-    let (validators, state, memory) = {
-        let store = ctx.store();
-        (
-            store.validators(&publisher.validators_key())?,
-            store.feed_state(&feed.id)?,
-            store.listing_memory(&feed.id)?,
-        )
-    };
+    let FeedStart {
+        validators,
+        state,
+        memory,
+        ..
+    } = start;
     let plan = Arc::new(Plan::new(feed, memory));
     outcome.healed = plan.healed();
     let files_stale = publisher.files_stale(&state);
@@ -508,10 +508,10 @@ async fn fetch_and_update(
     let page = match fetched? {
         Fetched::NotModified => {
             outcome.http_status = Some(304);
-            if let Some(next) = &unchanged {
-                ctx.store().save_schedule(&feed.id, next)?;
-            }
-            return finish_unchanged(ctx, feed, files_stale, outcome, |total| {
+            let total = ctx
+                .store()
+                .record_not_modified(&feed.id, ctx.now, unchanged.as_ref())?;
+            return finish_unchanged(ctx, feed, (files_stale, total), outcome, |total| {
                 FeedStatus::NotModified { total }
             })
             .await;
@@ -519,8 +519,8 @@ async fn fetch_and_update(
         Fetched::Unchanged(fresh) => {
             outcome.http_status = Some(200);
             failpoint::hit("after-fetch", &feed.id);
-            publisher.commit_unchanged(fresh, unchanged.as_ref())?;
-            return finish_unchanged(ctx, feed, files_stale, outcome, |total| {
+            let total = publisher.commit_unchanged(fresh, unchanged.as_ref())?;
+            return finish_unchanged(ctx, feed, (files_stale, total), outcome, |total| {
                 FeedStatus::Unchanged { total }
             })
             .await;
@@ -578,8 +578,9 @@ async fn fetch_and_update(
         .iter()
         .map(|c| crate::canon::canonical(&c.link))
         .collect();
-    let history = ctx.store().items_by_ids(&feed.id, &ids)?;
-    let mut merged = merge::merge(&history, &cards, ctx.now);
+    // One read: the stored items among the page's, and the feed's newest for the output.
+    let stored = ctx.store().feed_items(&feed.id, &ids, feed.max_items)?;
+    let mut merged = merge::merge(&stored.known, &cards, ctx.now);
     if feed.enrich {
         warnings.extend(ctx.enricher().enrich(feed, &mut merged).await);
     }
@@ -598,6 +599,7 @@ async fn fetch_and_update(
             files_stale,
             &settled.remember,
             next.as_ref(),
+            stored.top,
         )
     })
     .await
@@ -615,7 +617,7 @@ async fn fetch_and_update(
 async fn finish_unchanged(
     ctx: &Arc<RunCtx>,
     feed: &Arc<FeedSpec>,
-    files_stale: bool,
+    (files_stale, total): (bool, usize),
     outcome: &mut FeedOutcome,
     unchanged: fn(usize) -> FeedStatus,
 ) -> Result<FeedStatus, FeedError> {
@@ -632,7 +634,7 @@ async fn finish_unchanged(
     let (ctx2, feed2) = (Arc::clone(ctx), Arc::clone(feed));
     tokio::task::spawn_blocking(move || {
         ctx2.publisher(&feed2)
-            .finish_unchanged(&enriched, files_stale, unchanged)
+            .finish_unchanged(&enriched, files_stale, total, unchanged)
     })
     .await
     .map_err(|e| FeedError::Internal(format!("update task failed: {e}")))?
@@ -750,8 +752,18 @@ impl FeedSchedule {
 /// whose files were rewritten.
 fn refresh_not_due(ctx: &RunCtx, feeds: &[FeedSpec]) -> Vec<String> {
     let mut rewritten = Vec::new();
+    // One read for all of them: an idle cron tick over thousands of feeds stays one round
+    // trip on a shared state.
+    let states = match ctx.store().feed_states() {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!("cannot refresh files of feeds not due: {e}");
+            return rewritten;
+        }
+    };
     for feed in feeds {
-        match ctx.publisher(feed).refresh_if_stale() {
+        let state = states.get(&feed.id).cloned().unwrap_or_default();
+        match ctx.publisher(feed).refresh_if_stale(&state) {
             Ok(true) => rewritten.push(feed.id.clone()),
             Ok(false) => {}
             Err(e) => tracing::warn!(feed = %feed.id, "cannot refresh files: {e}"),
@@ -763,77 +775,6 @@ fn refresh_not_due(ctx: &RunCtx, feeds: &[FeedSpec]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hosts_take_turns_busiest_first() {
-        let text = [
-            ("a1", "https://a.org/1"),
-            ("a2", "https://a.org/2"),
-            ("b1", "https://b.org/1"),
-            ("c1", "https://c.org/1"),
-            ("c2", "https://C.org/2"),
-            ("c3", "https://c.org/3"),
-            ("f1", "page.html"),
-        ]
-        .iter()
-        .map(|(id, url)| {
-            format!(
-                "[[feed]]\nid = \"{id}\"\ntitle = \"T\"\nurl = \"{url}\"\nbase_url = \"https://x.org/\"\n[feed.select]\ncard = \"li\"\ntitle = \"a\"\n"
-            )
-        })
-        .collect::<String>();
-        let cfg = crate::config::parse(
-            &text,
-            std::path::Path::new("t.toml"),
-            &crate::config::Overrides::default(),
-        )
-        .expect("valid");
-        let order: Vec<String> = interleave_by_host(cfg.feeds)
-            .into_iter()
-            .map(|f| f.id)
-            .collect();
-        assert_eq!(order, ["c1", "a1", "b1", "f1", "c2", "a2", "c3"]);
-    }
-
-    #[test]
-    fn schedule_reads_each_robots_txt_first() {
-        let feed = |id: &str, url: &str| {
-            format!(
-                "[[feed]]\nid = \"{id}\"\ntitle = \"T\"\nurl = \"{url}\"\nbase_url = \"https://x.org/\"\n[feed.select]\ncard = \"li\"\ntitle = \"a\"\n"
-            )
-        };
-        let text = [
-            feed("a1", "https://a.org/1"),
-            feed("a2", "https://a.org/2"),
-            feed("b1", "http://b.org:8080/1"),
-            feed("f1", "page.html"),
-        ]
-        .concat();
-        let cfg = crate::config::parse(
-            &text,
-            std::path::Path::new("t.toml"),
-            &crate::config::Overrides::default(),
-        )
-        .expect("valid");
-        let got: Vec<String> = work_list(cfg.feeds)
-            .iter()
-            .map(|w| match w {
-                Work::Robots(u) => format!("robots {}", u.origin().ascii_serialization()),
-                Work::Feed(f) => f.id.clone(),
-            })
-            .collect();
-        assert_eq!(
-            got,
-            [
-                "robots https://a.org",
-                "robots http://b.org:8080",
-                "a1",
-                "b1",
-                "f1",
-                "a2"
-            ]
-        );
-    }
 
     /// `serve` keeps a runner in an `Arc` and spawns its rounds on the runtime.
     #[test]

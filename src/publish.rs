@@ -7,7 +7,6 @@
 //! re-date items already emitted (the re-merge would stamp a new first-seen time).
 
 use std::path::PathBuf;
-use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 
@@ -21,12 +20,13 @@ use crate::output;
 use crate::render;
 use crate::report::{FeedError, FeedStatus};
 use crate::schedule::ScheduleState;
-use crate::store::{self, FeedState, Store};
+use crate::store::backend::FeedCommit;
+use crate::store::{FeedState, StateStore};
 
 /// One feed's view of the run's output side.
 pub struct Publisher<'a> {
     pub settings: &'a Settings,
-    pub store: &'a Mutex<Store>,
+    pub store: &'a dyn StateStore,
     pub feed: &'a FeedSpec,
     pub now: DateTime<Utc>,
 }
@@ -39,17 +39,21 @@ pub struct PageUpdate {
     pub dated: (usize, usize),
 }
 
+/// Where a feed's validators and body fingerprint are kept: per feed, not per URL, because
+/// two feeds may read one page with different selectors, and one feed's "unchanged" must
+/// not starve the other. (A space never occurs in a serialized URL or a feed id.)
+pub fn validators_key(feed: &FeedSpec) -> String {
+    format!("{} {}", feed.id, feed.url)
+}
+
 impl Publisher<'_> {
-    fn store(&self) -> std::sync::MutexGuard<'_, Store> {
-        store::locked(self.store)
+    fn store(&self) -> &dyn StateStore {
+        self.store
     }
 
-    /// Where a feed's validators and body fingerprint are kept: per feed, not per URL,
-    /// because two feeds may read one page with different selectors, and one feed's
-    /// "unchanged" must not starve the other. (A space never occurs in a serialized URL or
-    /// a feed id.)
+    /// See [`validators_key`].
     pub fn validators_key(&self) -> String {
-        format!("{} {}", self.feed.id, self.feed.url)
+        validators_key(self.feed)
     }
 
     /// Whether the files are behind the store: a crash between commit and write, a changed
@@ -61,8 +65,9 @@ impl Publisher<'_> {
     }
 
     /// Commits the merged items, the page's validators, the feed's next schedule and what it
-    /// remembers about its listing, then writes the files when items changed or the files
-    /// are stale.
+    /// remembers about its listing (pruning old items in the same commit), then writes the
+    /// files when items changed or the files are stale. `top` is the feed's newest stored
+    /// items, read with the merge's history.
     pub fn commit_and_write(
         &self,
         merged: &MergeOutcome,
@@ -70,6 +75,7 @@ impl Publisher<'_> {
         files_stale: bool,
         remember: &Remember,
         schedule: Option<&ScheduleState>,
+        top: Vec<Item>,
     ) -> Result<PageUpdate, FeedError> {
         let feed = self.feed;
         let dated = merged
@@ -77,23 +83,22 @@ impl Publisher<'_> {
             .iter()
             .filter(|i| i.date_source != DateSource::FirstSeen)
             .count();
-        let mut store = self.store();
-        let top = store.top_items(&feed.id, feed.max_items)?;
+        let store = self.store();
         failpoint::hit("before-commit", &feed.id);
-        store.commit_feed_scheduled(
-            &feed.id,
-            &merged.upserts,
-            &[(self.validators_key(), validators)],
-            merged.changed(),
-            self.now,
+        let total = store.commit(&FeedCommit {
+            feed: &feed.id,
+            upserts: &merged.upserts,
+            validators: &[(self.validators_key(), validators)],
+            dirty: merged.changed(),
+            now: self.now,
             schedule,
-        )?;
+            prune: Some((feed.max_items, self.settings.keep_days)),
+        })?;
         match remember {
             Remember::Keep => {}
             Remember::Save(m) => store.remember_listing(&feed.id, m)?,
             Remember::Forget => store.forget_listing(&feed.id)?,
         }
-        drop(store);
         failpoint::hit("after-commit", &feed.id);
         let items = merge::select_for_output(top, &merged.upserts, feed.max_items);
         let mut written = 0;
@@ -102,9 +107,6 @@ impl Publisher<'_> {
             self.store().mark_written(&feed.id, &self.render_key())?;
             failpoint::hit("after-mark", &feed.id);
         }
-        let store = self.store();
-        store.prune(&feed.id, feed.max_items, self.settings.keep_days, self.now)?;
-        let total = store.count_items(&feed.id)?;
         let status = if merged.changed() || written > 0 {
             FeedStatus::Updated {
                 new: merged.new,
@@ -122,49 +124,58 @@ impl Publisher<'_> {
     }
 
     /// A page with the same bytes as last time: keep its fresh validators and the next
-    /// schedule, nothing else.
+    /// schedule, nothing else; returns the feed's item count.
     pub fn commit_unchanged(
         &self,
         validators: Validators,
         schedule: Option<&ScheduleState>,
-    ) -> Result<(), FeedError> {
-        self.store().commit_feed_scheduled(
-            &self.feed.id,
-            &[],
-            &[(self.validators_key(), validators)],
-            false,
-            self.now,
+    ) -> Result<usize, FeedError> {
+        Ok(self.store().commit(&FeedCommit {
+            feed: &self.feed.id,
+            upserts: &[],
+            validators: &[(self.validators_key(), validators)],
+            dirty: false,
+            now: self.now,
             schedule,
-        )?;
-        Ok(())
+            prune: None,
+        })?)
     }
 
     /// Rewrites the files from the store when they are behind it (a feed that is not due is
-    /// not fetched, but a crash or a config change must not wait for its schedule); returns
-    /// whether they were.
-    pub fn refresh_if_stale(&self) -> Result<bool, FeedError> {
-        let state = self.store().feed_state(&self.feed.id)?;
-        let stale = self.files_stale(&state);
+    /// not fetched, but a crash or a config change must not wait for its schedule); `state`
+    /// is the feed's stored state. Returns whether they were.
+    pub fn refresh_if_stale(&self, state: &FeedState) -> Result<bool, FeedError> {
+        let stale = self.files_stale(state);
         if stale {
-            self.rewrite_if_stale(true)?;
+            self.rewrite()?;
         }
         Ok(stale)
     }
 
     /// The end of a run whose page did not change (304 or the same bytes): commits what
-    /// enrichment changed, then rewrites stale files. `unchanged` makes the status when
-    /// nothing changed.
+    /// enrichment changed, then rewrites stale files. `total` is the item count the fetch's
+    /// commit gave; `unchanged` makes the status when nothing changed.
     pub fn finish_unchanged(
         &self,
         enriched: &[Item],
         files_stale: bool,
+        mut total: usize,
         unchanged: fn(usize) -> FeedStatus,
     ) -> Result<FeedStatus, FeedError> {
         if !enriched.is_empty() {
-            self.store()
-                .commit_feed(&self.feed.id, enriched, &[], true, self.now)?;
+            total = self.store().commit(&FeedCommit {
+                feed: &self.feed.id,
+                upserts: enriched,
+                validators: &[],
+                dirty: true,
+                now: self.now,
+                schedule: None,
+                prune: None,
+            })?;
         }
-        let total = self.rewrite_if_stale(files_stale || !enriched.is_empty())?;
+        if files_stale || !enriched.is_empty() {
+            self.rewrite()?;
+        }
         if enriched.is_empty() {
             return Ok(unchanged(total));
         }
@@ -177,17 +188,15 @@ impl Publisher<'_> {
         })
     }
 
-    /// Re-renders from the store when the files are behind it; returns the stored item count.
-    fn rewrite_if_stale(&self, stale: bool) -> Result<usize, FeedError> {
+    /// Re-renders the files from the store (they are behind it).
+    fn rewrite(&self) -> Result<(), FeedError> {
         let feed = self.feed;
-        if stale {
-            let items = self.store().top_items(&feed.id, feed.max_items)?;
-            if !items.is_empty() {
-                self.write_outputs(&items)?;
-                self.store().mark_written(&feed.id, &self.render_key())?;
-            }
+        let items = self.store().top_items(&feed.id, feed.max_items)?;
+        if !items.is_empty() {
+            self.write_outputs(&items)?;
+            self.store().mark_written(&feed.id, &self.render_key())?;
         }
-        Ok(self.store().count_items(&feed.id)?)
+        Ok(())
     }
 
     /// The feed's output files, one per format.

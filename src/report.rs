@@ -109,6 +109,9 @@ pub enum FeedStatus {
     Failed(Failure),
     /// Not fetched: its schedule says it is due at `next` (UTC).
     NotDue { next: chrono::DateTime<chrono::Utc> },
+    /// Not fetched by this runner: another runner sharing the state holds its host, or
+    /// processed it during this round.
+    Elsewhere,
 }
 
 /// One feed's result.
@@ -196,6 +199,7 @@ impl RunReport {
                     (not_due.as_str(), None, None, None)
                 }
                 FeedStatus::Pending => ("not run", None, None, None),
+                FeedStatus::Elsewhere => ("other runner", None, None, None),
                 FeedStatus::Updated {
                     new,
                     updated,
@@ -224,7 +228,7 @@ impl RunReport {
                     .filter(|(_, all)| *all > 0)
                     .map_or_else(|| "-".into(), |(d, all)| format!("{}%", d * 100 / all)),
                 o.http_status.map_or_else(|| "-".into(), |s| s.to_string()),
-                if matches!(o.status, FeedStatus::NotDue { .. }) {
+                if matches!(o.status, FeedStatus::NotDue { .. } | FeedStatus::Elsewhere) {
                     "-".into()
                 } else {
                     format!("{:.2}s", o.elapsed.as_secs_f64())
@@ -256,10 +260,18 @@ impl RunReport {
             .iter()
             .filter(|o| matches!(o.status, FeedStatus::NotDue { .. }))
             .count();
-        let ok = self.outcomes.len() - self.failed() - not_due;
+        let elsewhere = self
+            .outcomes
+            .iter()
+            .filter(|o| o.status == FeedStatus::Elsewhere)
+            .count();
+        let ok = self.outcomes.len() - self.failed() - not_due - elsewhere;
         let _ = write!(out, "{ok} ok, {} failed", self.failed());
         if not_due > 0 {
             let _ = write!(out, ", {not_due} not due");
+        }
+        if elsewhere > 0 {
+            let _ = write!(out, ", {elsewhere} by other runners");
         }
         out.push('\n');
         if let Some(signal) = self.interrupted {

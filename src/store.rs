@@ -16,6 +16,16 @@ use crate::heal::{ListingMemory, MemoryKind, RememberedListing};
 use crate::model::{ArticleRecord, DateSource, Item};
 use crate::schedule::ScheduleState;
 
+pub mod backend;
+pub mod copy;
+mod pg_tls;
+pub mod postgres;
+mod sqlite_rows;
+#[cfg(test)]
+mod state_tests;
+
+pub use backend::{StateLocation, StateStore};
+
 /// `PRAGMA application_id` of scifeed stores ("SCFD"): tells our file from a foreign one.
 const APPLICATION_ID: i64 = 0x5343_4644;
 /// Current schema version (`PRAGMA user_version`).
@@ -55,6 +65,30 @@ pub enum StoreError {
         path: PathBuf,
         source: rusqlite::Error,
     },
+    /// The PostgreSQL server cannot be reached or refused us (at start: exit 2).
+    #[error(
+        "cannot connect to the PostgreSQL state {target}: {cause}\n    hint: check that the server runs and the URL (host, port, user, database, password, sslmode) is right"
+    )]
+    Unreachable { target: String, cause: String },
+    /// A statement failed or the connection broke.
+    #[error("PostgreSQL state {target}: {cause}")]
+    Postgres { target: String, cause: String },
+    /// The PostgreSQL database holds tables of another program.
+    #[error(
+        "PostgreSQL state {target} holds an `items` table but no scifeed version table; refusing to touch it\n    hint: point `state` at an empty database of its own"
+    )]
+    PgForeign { target: String },
+    /// The PostgreSQL database was migrated by a newer scifeed.
+    #[error(
+        "PostgreSQL state {target} has schema version {found}, newer than this scifeed understands ({SCHEMA_VERSION})\n    hint: upgrade scifeed"
+    )]
+    PgTooNew { target: String, found: i64 },
+    /// Another runner took over the host of this feed (this runner's lease expired): nothing
+    /// of this fetch was committed.
+    #[error(
+        "lease on host {host} lost to another runner (it expired); nothing of this fetch was stored"
+    )]
+    LeaseLost { host: String },
 }
 
 /// The fetcher's validators, kept per feed between runs.

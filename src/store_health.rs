@@ -72,6 +72,8 @@ pub struct Health {
     /// `integrity_check` findings and unreadable tables; empty when healthy.
     pub problems: Vec<String>,
     pub feeds: Vec<FeedSummary>,
+    /// A PostgreSQL state (no file, no `store repair`).
+    pub shared: bool,
 }
 
 impl Health {
@@ -139,7 +141,12 @@ impl Health {
         if self.problems.len() > 20 {
             let _ = writeln!(out, "  ... and {} more", self.problems.len() - 20);
         }
-        if !self.ok() {
+        if !self.ok() && self.shared {
+            let _ = writeln!(
+                out,
+                "  hint: a newer scifeed migrates an old schema on its first run; for damage, PostgreSQL's own tools (pg_amcheck, pg_dump) apply"
+            );
+        } else if !self.ok() {
             let _ = writeln!(
                 out,
                 "  hint: `scifeed store repair` rebuilds it from what is readable and keeps this file as a backup"
@@ -170,6 +177,45 @@ pub fn check(path: &Path, wait: bool) -> Result<Health, HealthError> {
         bytes,
         problems,
         feeds,
+        shared: false,
+    })
+}
+
+/// Checks a PostgreSQL state: schema version, consistency and per-feed counts (it is opened,
+/// and so migrated, as a run would).
+pub fn check_shared(location: &store::StateLocation) -> Result<Health, HealthError> {
+    let state = store::backend::open(location, &store::backend::OpenOptions::default())?;
+    let c = state.check()?;
+    Ok(Health {
+        path: PathBuf::from(location.to_string()),
+        version: c.version,
+        bytes: c.bytes,
+        problems: c.problems,
+        feeds: c
+            .feeds
+            .into_iter()
+            .map(|f| {
+                let ts = |t: i64| Utc.timestamp_opt(t, 0).single();
+                let listing = f.listing.and_then(|(kind, json, since, broken)| {
+                    Some(ListingSummary {
+                        kind: MemoryKind::parse(&kind)?,
+                        card: RememberedListing::from_json(&json)?.card().to_string(),
+                        since: ts(since)?,
+                        broken,
+                    })
+                });
+                FeedSummary {
+                    feed: f.feed,
+                    items: f.items,
+                    dirty: f.dirty,
+                    failures: f.failures,
+                    last_error: f.last_error,
+                    failing_since: f.failing_since.and_then(ts),
+                    listing,
+                }
+            })
+            .collect(),
+        shared: true,
     })
 }
 

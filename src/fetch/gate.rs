@@ -82,6 +82,17 @@ impl HostGates {
         }
     }
 
+    /// Requests `host` may have in flight at once.
+    pub fn slots(&self, host: &str) -> usize {
+        let host = host.to_ascii_lowercase();
+        self.overrides
+            .get(&host)
+            .copied()
+            .unwrap_or(self.default)
+            .per_host
+            .max(1)
+    }
+
     /// The gate of `host` (created on first use).
     pub fn gate(&self, host: &str) -> Arc<HostGate> {
         let host = host.to_ascii_lowercase();
@@ -170,6 +181,19 @@ impl HostGate {
         let until = Instant::now() + wait;
         let mut s = self.schedule();
         s.hold_until = Some(s.hold_until.map_or(until, |h| h.max(until)));
+    }
+
+    /// The earliest moment a new request could start (`None`: now): the minimum interval
+    /// after the latest start, or the end of a back-off. What a host's next holder must
+    /// respect when another runner takes it over.
+    pub fn next_start(&self) -> Option<Instant> {
+        let s = self.schedule();
+        let after_last = s.last_start.map(|l| l + s.min_interval);
+        match (after_last, s.hold_until) {
+            (Some(a), Some(h)) => Some(a.max(h)),
+            (a, h) => a.or(h),
+        }
+        .filter(|t| *t > Instant::now())
     }
 
     /// The current minimum interval.

@@ -290,6 +290,21 @@ impl Fetcher {
         })
     }
 
+    /// Requests `host` may have in flight at once (its `per_host`).
+    pub fn host_slots(&self, host: &str) -> usize {
+        self.gates.slots(host)
+    }
+
+    /// When `host`'s gate lets the next request start (`None`: now).
+    pub fn host_next_start(&self, host: &str) -> Option<tokio::time::Instant> {
+        self.gates.gate(host).next_start()
+    }
+
+    /// Holds every request to `host` for `wait` (a previous holder's interval, carried over).
+    pub fn hold_host(&self, host: &str, wait: Duration) {
+        self.gates.gate(host).hold_for(wait);
+    }
+
     /// HTTP requests sent so far (robots.txt, retries and redirect hops included).
     pub fn requests(&self) -> usize {
         self.requests.load(Ordering::Relaxed)

@@ -19,12 +19,14 @@ mod history;
 mod hostile;
 mod http;
 mod lock;
+mod pgserver;
 mod preview_run;
 mod proc;
 mod render_feedcheck;
 mod safe_output;
 mod schedule;
 mod server;
+mod shared_state;
 mod signals;
 mod store_cmd;
 
