@@ -1,5 +1,6 @@
 //! `scifeed store migrate --to TARGET`: copies a whole state (items with their frozen dates,
-//! feed state, validators, robots.txt and article caches, schedule) into another, SQLite to
+//! feed state, remembered listings, validators, robots.txt and article caches, schedule)
+//! into another, SQLite to
 //! PostgreSQL or back. The target must be empty; it is migrated to the current schema first,
 //! and the copy is checked by counting rows on both sides.
 
