@@ -519,7 +519,7 @@ fn row_to_item(r: &Row, at: usize) -> Item {
         id: r.get(at),
         link: r.get(at + 1),
         title: r.get(at + 2),
-        author: r.get(at + 3),
+        authors: super::decode_authors(r.get(at + 3)),
         read_time: r
             .get::<_, Option<i64>>(at + 4)
             .and_then(|v| u32::try_from(v).ok()),
@@ -1643,7 +1643,7 @@ impl StateStore for PgStore {
                         &a.fetched.timestamp(),
                         &a.error,
                         &a.title,
-                        &a.author,
+                        &super::encode_authors(&a.authors),
                         &a.published.map(|d| d.timestamp()),
                         &a.image,
                         &a.read_time.map(i64::from),
@@ -1712,7 +1712,7 @@ fn row_to_article(r: &Row, at: usize) -> ArticleRecord {
         fetched: ts(r.get(at)),
         error: r.get(at + 1),
         title: r.get(at + 2),
-        author: r.get(at + 3),
+        authors: super::decode_authors(r.get(at + 3)),
         published: r.get::<_, Option<i64>>(at + 4).map(ts),
         image: r.get(at + 5),
         read_time: r
@@ -1739,7 +1739,7 @@ async fn put_article(db: &Db, url: &str, rec: &ArticleRecord) -> Result<(), Stor
             &rec.fetched.timestamp(),
             &rec.error,
             &rec.title,
-            &rec.author,
+            &super::encode_authors(&rec.authors),
             &rec.published.map(|d| d.timestamp()),
             &rec.image,
             &rec.read_time.map(i64::from),
@@ -1812,7 +1812,7 @@ impl ItemColumns {
         self.id.push(i.id.clone());
         self.link.push(i.link.clone());
         self.title.push(i.title.clone());
-        self.author.push(i.author.clone());
+        self.author.push(super::encode_authors(&i.authors));
         self.read_time.push(i.read_time.map(i64::from));
         self.teaser.push(i.teaser.clone());
         self.image.push(i.image.clone());

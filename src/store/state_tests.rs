@@ -27,7 +27,7 @@ fn item(id: &str, published: i64) -> Item {
         id: id.into(),
         link: id.into(),
         title: format!("T {id}"),
-        author: Some("A".into()),
+        authors: vec!["A".into()],
         read_time: Some(4),
         teaser: None,
         image: None,
@@ -252,7 +252,7 @@ fn robots_and_article_caches() {
         assert_eq!(s.robots("http://a.org").expect("get"), Some(rec), "{name}");
         let art = ArticleRecord {
             fetched: ts(100),
-            author: Some("Ann".into()),
+            authors: vec!["Ann".into(), "Bo Chen".into()],
             published: Some(ts(50)),
             read_time: Some(5),
             read_time_estimated: true,
