@@ -76,7 +76,10 @@ fn three_runners_share_forty_feeds_on_four_hosts() {
         .collect();
     let ids: Vec<String> = feeds.iter().map(|(i, _)| i.clone()).collect();
     let sb = Sandbox::new();
-    write_config(&sb, &feeds, &settings(&url, "min_interval_ms = 100\n"));
+    // Two slots each: a runner holds at most two hosts, so the runners split the four.
+    let cfg =
+        settings(&url, "min_interval_ms = 200\n").replace("concurrency = 16", "concurrency = 2");
+    write_config(&sb, &feeds, &cfg);
     let runners: Vec<_> = (0..3)
         .map(|_| spawn_run(&sb, &["--now", NOW], &[]))
         .collect();
@@ -104,13 +107,13 @@ fn three_runners_share_forty_feeds_on_four_hosts() {
             1,
             "host {i}: never two requests at once"
         );
-        // The interval holds across runners: request starts at least 100 ms apart (less a
-        // little for the time the server takes to read a request).
+        // The interval holds across runners: request starts at least 200 ms apart (less
+        // what a loaded machine adds to the server's accepting and reading a request).
         let mut times = h.requests().iter().map(|r| r.at).collect::<Vec<_>>();
         times.sort();
         for w in times.windows(2) {
             assert!(
-                w[1] - w[0] >= Duration::from_millis(85),
+                w[1] - w[0] >= Duration::from_millis(160),
                 "host {i}: requests {:?} and {:?} too close",
                 w[0],
                 w[1]
@@ -129,6 +132,11 @@ fn three_runners_share_forty_feeds_on_four_hosts() {
         .map(|d| d.stdout.lines().filter(|l| l.contains(" updated ")).count())
         .sum();
     assert_eq!(updated, 40, "each feed updated by exactly one runner");
+    let working = done
+        .iter()
+        .filter(|d| d.stdout.contains(" updated "))
+        .count();
+    assert!(working >= 2, "the runners shared the hosts");
 
     // A second round within `every`: nothing is due, nobody fetches, everyone exits 0.
     let before: usize = hosts.iter().map(|h| h.requests().len()).sum();
@@ -325,4 +333,41 @@ fn an_sqlite_history_moves_to_postgres_and_back() {
         .code(2);
     let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert!(err.contains("is not empty"), "{err}");
+}
+
+#[test]
+fn a_healed_listing_and_a_failure_streak_live_in_the_shared_state() {
+    let Some(pg) = pgserver::shared() else { return };
+    let url = pg.database("heal");
+    let sb = Sandbox::new();
+    sb.write("page.html", &demo_page());
+    write_config(
+        &sb,
+        &[("ts".to_string(), "page.html".to_string())],
+        &format!("state = \"{url}\"\n"),
+    );
+    sb.run(&["--now", "2026-11-26T12:00:00Z"]).success();
+    // Redesigned: every class renamed, the same articles. Healing recognises them by the
+    // item ids it reads from PostgreSQL, and remembers the new selectors there.
+    let redesigned = demo_page()
+        .replace("ArticleCard", "StoryTile")
+        .replace("ArticleList", "StoryGrid");
+    sb.write("page.html", &redesigned);
+    let out = sb.run(&["--now", "2026-11-27T12:00:00Z"]).success();
+    let table = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(table.contains("healed"), "{table}");
+    // A page with none of its articles: refused, and the streak is recorded.
+    sb.write("page.html", "<html><body><p>Maintenance</p></body></html>");
+    sb.run(&["--now", "2026-11-28T12:00:00Z"]).code(1);
+    let check = scifeed()
+        .args(["store", "check", "--state", &url])
+        .assert()
+        .success();
+    let report = String::from_utf8_lossy(&check.get_output().stdout).to_string();
+    assert!(
+        report.contains("8 items, healed 2026-11-27 12:00 UTC")
+            && report.contains("replaced by `article.StoryTile`")
+            && report.contains("failing since 2026-11-28 12:00 UTC (1 failed run(s) in a row)"),
+        "{report}"
+    );
 }
