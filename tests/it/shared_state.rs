@@ -107,13 +107,15 @@ fn three_runners_share_forty_feeds_on_four_hosts() {
             1,
             "host {i}: never two requests at once"
         );
-        // The interval holds across runners: request starts at least 200 ms apart (less
-        // what a loaded machine adds to the server's accepting and reading a request).
+        // The interval holds: the runners' gates space request starts 200 ms apart; the
+        // server sees them after connect and accept, which a machine busy with the rest
+        // of the suite delays by tens of milliseconds, so the check leaves half. Ignoring
+        // the interval would show gaps of one answer (20 ms).
         let mut times = h.requests().iter().map(|r| r.at).collect::<Vec<_>>();
         times.sort();
         for w in times.windows(2) {
             assert!(
-                w[1] - w[0] >= Duration::from_millis(160),
+                w[1] - w[0] >= Duration::from_millis(100),
                 "host {i}: requests {:?} and {:?} too close",
                 w[0],
                 w[1]
