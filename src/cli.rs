@@ -31,9 +31,49 @@ pub enum Command {
     Preview(PreviewArgs),
     /// Find the listing of a page and add it to the config as a new feed, then preview it.
     Add(AddArgs),
+    /// Run the crawl on schedule and serve the feeds, an index, health and metrics over HTTP.
+    Serve(ServeArgs),
+    /// Write an OPML list of every feed (for static hosting; links use [settings] public_url).
+    Opml(OpmlArgs),
     /// Check, repair or migrate the state store (SQLite file or PostgreSQL database).
     #[command(subcommand)]
     Store(StoreCommand),
+}
+
+/// Arguments of `scifeed serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Address and port to listen on (default: [serve] listen, else 127.0.0.1:8080).
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// How often feeds without their own `every` are fetched ("15m", "2h"; default:
+    /// [settings] every, else 30m). The schedule adapts within every .. max_every.
+    #[arg(long, value_name = "DURATION", value_parser = crate::schedule::parse_duration)]
+    pub every: Option<std::time::Duration>,
+    /// Write feeds here instead of the config's `output_dir`.
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+    /// Use this history file instead of the config's `state`.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Stop by itself after this long, as on SIGTERM (tests and benchmarks).
+    #[arg(long, value_name = "DURATION", hide = true, value_parser = crate::schedule::parse_duration)]
+    pub stop_after: Option<std::time::Duration>,
+}
+
+/// Arguments of `scifeed opml`.
+#[derive(Debug, Args)]
+pub struct OpmlArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Feed format the list links to (default: rss when written).
+    #[arg(long, value_name = "FORMAT", value_parser = ["rss", "atom", "json"])]
+    pub format: Option<String>,
+    /// Where to write it (default: <output_dir>/feeds.opml; `-` for standard output).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// `scifeed store ...`.

@@ -26,7 +26,7 @@ use url::Url;
 
 use crate::extract::date::parse_tz;
 use crate::extract::select::{CardRules, FieldSelector, compile_css};
-use crate::feed::{Config, CrawlSettings, FeedSpec, HostOverride, Settings};
+use crate::feed::{Config, CrawlSettings, FeedSpec, HostOverride, ServeSettings, Settings};
 use crate::render::Format;
 use crate::store::StateLocation;
 use document::{Problem, Section, fields};
@@ -101,7 +101,24 @@ struct RawMain {
     include: Option<Spanned<Vec<Spanned<String>>>>,
     #[serde(default)]
     settings: RawSettings,
+    #[serde(default)]
+    serve: RawServe,
 }
+
+/// `[serve]`, read by `scifeed serve` only.
+#[derive(Deserialize, Default)]
+struct RawServe {
+    listen: Option<Spanned<String>>,
+    public_url: Option<Spanned<String>>,
+    token: Option<Spanned<String>>,
+    notify_url: Option<Spanned<String>>,
+    notify_after: Option<Spanned<i64>>,
+    cache_mb: Option<Spanned<i64>>,
+    max_connections: Option<Spanned<i64>>,
+}
+
+/// `public_url` when the config sets none; `serve` then uses its own address instead.
+pub const DEFAULT_PUBLIC_URL: &str = "http://localhost/";
 
 /// Top-level tables read one entry at a time, in the main file and in included files.
 const ENTRY_TABLES: [&str; 2] = ["feed", "hosts"];
@@ -192,6 +209,7 @@ fn main_sections(path: &[String]) -> Option<Section> {
             section("the top level", &keys)
         }
         [t] if t == "settings" => section("[settings]", fields::<RawSettings>()),
+        [t] if t == "serve" => section("[serve]", fields::<RawServe>()),
         _ => None,
     }
 }
@@ -252,7 +270,7 @@ pub fn load_with(
         source,
     })?;
     let mut checker = Checker::default();
-    let (settings, includes, patterns) =
+    let (settings, serve, includes, patterns) =
         FileCheck::new(&mut checker, path, &text).main(overrides, overlay);
     drop(text);
     let mut included = Vec::with_capacity(includes.len());
@@ -282,6 +300,7 @@ pub fn load_with(
             include: patterns,
             included,
             settings,
+            serve,
             feeds,
         });
     }
@@ -464,7 +483,7 @@ impl<'a> FileCheck<'a> {
         mut self,
         overrides: &Overrides,
         overlay: &Overlay,
-    ) -> (Settings, Vec<(PathBuf, Place)>, Vec<String>) {
+    ) -> (Settings, ServeSettings, Vec<(PathBuf, Place)>, Vec<String>) {
         let split = document::split(self.text);
         self.shift = split.rest_map.clone();
         let mut out = None;
@@ -473,19 +492,20 @@ impl<'a> FileCheck<'a> {
             self.problems(read.problems, None);
             let raw = read.value.unwrap_or_default();
             let settings = self.settings(raw.settings, overrides);
+            let serve = self.serve(raw.serve);
             self.rest_entries(entries, &settings, !split.feeds.is_empty());
             let patterns: Vec<Spanned<String>> =
                 raw.include.map(Spanned::into_inner).unwrap_or_default();
             let files = self.includes(&patterns, overlay);
             let written = patterns.into_iter().map(Spanned::into_inner).collect();
-            out = Some((settings, files, written));
+            out = Some((settings, serve, files, written));
         }
-        let (settings, files, written) = out.unwrap_or_else(|| {
+        let (settings, serve, files, written) = out.unwrap_or_else(|| {
             let settings = self.settings(RawSettings::default(), overrides);
-            (settings, Vec::new(), Vec::new())
+            (settings, ServeSettings::default(), Vec::new(), Vec::new())
         });
         self.feed_parts(&split.feeds, &settings);
-        (settings, files, written)
+        (settings, serve, files, written)
     }
 
     /// An included file: hosts and feeds only.
@@ -721,6 +741,102 @@ impl<'a> FileCheck<'a> {
         self.dropped.clear();
     }
 
+    /// An absolute http(s) URL that names a directory: ends in `/`.
+    fn base_url(&mut self, u: &Spanned<String>, what: &str, meaning: &str) -> Option<String> {
+        match Url::parse(u.get_ref()) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") => {
+                let s = url.to_string();
+                Some(if s.ends_with('/') { s } else { format!("{s}/") })
+            }
+            _ => {
+                let hint = format!("{meaning}, e.g. \"https://example.org/feeds/\"");
+                self.issue(
+                    u.span(),
+                    None,
+                    format!("{what} {:?} is not an absolute http(s) URL", u.get_ref()),
+                    Some(&hint),
+                );
+                None
+            }
+        }
+    }
+
+    /// `[serve]`: listen address, links, token, alerts and limits of `scifeed serve`.
+    fn serve(&mut self, raw: RawServe) -> ServeSettings {
+        let d = ServeSettings::default();
+        let listen =
+            raw.listen.and_then(|l| match l.get_ref().parse() {
+                Ok(addr) => Some(addr),
+                Err(_) => {
+                    self.issue(
+                    l.span(),
+                    None,
+                    format!("[serve] `listen` {:?} is not an address and port", l.get_ref()),
+                    Some("e.g. listen = \"127.0.0.1:8080\" (\"0.0.0.0:8080\" for every interface)"),
+                );
+                    None
+                }
+            });
+        let public_url = raw.public_url.and_then(|u| {
+            self.base_url(
+                &u,
+                "[serve] `public_url`",
+                "the URL readers use to reach `scifeed serve`",
+            )
+        });
+        let token = raw.token.and_then(|t| {
+            let s = t.get_ref();
+            if s.len() < 16 || !s.bytes().all(|b| b.is_ascii_graphic()) {
+                self.issue(
+                    t.span(),
+                    None,
+                    "[serve] `token` must be at least 16 printable ASCII characters without spaces"
+                        .into(),
+                    Some("e.g. the output of `openssl rand -hex 16`"),
+                );
+                None
+            } else {
+                Some(s.clone())
+            }
+        });
+        let notify_url = raw.notify_url.and_then(|u| match Url::parse(u.get_ref()) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
+                Some(url)
+            }
+            _ => {
+                self.issue(
+                    u.span(),
+                    None,
+                    format!(
+                        "[serve] `notify_url` {:?} is not an absolute http(s) URL",
+                        u.get_ref()
+                    ),
+                    Some(
+                        "the URL alerts are POSTed to, e.g. \"https://hooks.example.org/scifeed\"",
+                    ),
+                );
+                None
+            }
+        });
+        let notify_after = self.positive(raw.notify_after, 3, "notify_after", None);
+        let cache_mb = self.positive(raw.cache_mb, d.cache_bytes >> 20, "cache_mb", None);
+        let max_connections = self.positive(
+            raw.max_connections,
+            d.max_connections,
+            "max_connections",
+            None,
+        );
+        ServeSettings {
+            listen: listen.unwrap_or(d.listen),
+            public_url,
+            token,
+            notify_url,
+            notify_after: u32::try_from(notify_after).unwrap_or(u32::MAX),
+            cache_bytes: cache_mb.saturating_mul(1 << 20),
+            max_connections,
+        }
+    }
+
     fn positive(
         &mut self,
         v: Option<Spanned<i64>>,
@@ -828,22 +944,10 @@ impl<'a> FileCheck<'a> {
             );
         }
         let public_url = match raw.public_url {
-            None => "http://localhost/".to_string(),
-            Some(u) => match Url::parse(u.get_ref()) {
-                Ok(url) if matches!(url.scheme(), "http" | "https") => {
-                    let s = url.to_string();
-                    if s.ends_with('/') { s } else { format!("{s}/") }
-                }
-                _ => {
-                    self.issue(
-                        u.span(),
-                        None,
-                        format!("`public_url` {:?} is not an absolute http(s) URL", u.get_ref()),
-                        Some("the URL where output_dir is served, e.g. \"https://example.org/feeds/\""),
-                    );
-                    String::new()
-                }
-            },
+            None => DEFAULT_PUBLIC_URL.to_string(),
+            Some(u) => self
+                .base_url(&u, "`public_url`", "the URL where output_dir is served")
+                .unwrap_or_default(),
         };
         let d = CrawlSettings::default();
         let secs = |v: Option<Spanned<u64>>, default: Duration, what: &str, me: &mut Self| match v {
@@ -1633,11 +1737,12 @@ title = "h2"
         let top_keys: Vec<&str> = fields::<RawMain>()
             .iter()
             .copied()
-            .filter(|k| !k.eq(&"settings"))
+            .filter(|k| !k.eq(&"settings") && !k.eq(&"serve"))
             .collect();
-        let tables: [(&str, &[&str]); 5] = [
+        let tables: [(&str, &[&str]); 6] = [
             ("", &top_keys),
             ("[settings]", fields::<RawSettings>()),
+            ("[serve]", fields::<RawServe>()),
             ("[hosts.", fields::<RawHost>()),
             ("[[feed]]", fields::<RawFeed>()),
             ("[feed.select]", fields::<RawSelect>()),
@@ -1666,6 +1771,53 @@ title = "h2"
                 );
             }
         }
+    }
+
+    #[test]
+    fn serve_table_is_validated() {
+        let c = parse_str(GOOD).expect("valid");
+        assert_eq!(c.serve, ServeSettings::default());
+        let good = format!(
+            "[serve]\nlisten = \"0.0.0.0:9000\"\ntoken = \"0123456789abcdef0123\"\nnotify_url = \"http://127.0.0.1:9/hook\"\nnotify_after = 2\npublic_url = \"https://feeds.example.org/x\"\ncache_mb = 8\nmax_connections = 100\n{GOOD}"
+        );
+        let s = parse_str(&good).expect("valid").serve;
+        assert_eq!(s.listen.to_string(), "0.0.0.0:9000");
+        assert_eq!(s.token.as_deref(), Some("0123456789abcdef0123"));
+        assert_eq!(
+            s.public_url.as_deref(),
+            Some("https://feeds.example.org/x/")
+        );
+        assert_eq!(
+            s.notify_url.map(String::from).as_deref(),
+            Some("http://127.0.0.1:9/hook")
+        );
+        assert_eq!(
+            (s.notify_after, s.cache_bytes, s.max_connections),
+            (2, 8 << 20, 100)
+        );
+        let bad = format!(
+            "[serve]\nlisten = \"localhost\"\ntoken = \"short\"\nnotify_url = \"ftp://x/\"\nnotify_after = 0\nlisen = 1\n{GOOD}"
+        );
+        let text: Vec<String> = issues(&bad).iter().map(ToString::to_string).collect();
+        assert!(
+            text.iter()
+                .any(|t| t.contains("unknown key `lisen` in [serve]")
+                    && t.contains("did you mean `listen`")),
+            "{text:?}"
+        );
+        let bad = bad.replace("lisen = 1\n", "");
+        let text: Vec<String> = issues(&bad).iter().map(ToString::to_string).collect();
+        assert_eq!(text.len(), 4, "{text:?}");
+        assert!(
+            text[0].contains(":2:10: [serve] `listen` \"localhost\" is not an address"),
+            "{text:?}"
+        );
+        assert!(text[1].contains("`token` must be at least 16"), "{text:?}");
+        assert!(text[2].contains("`notify_url` \"ftp://x/\""), "{text:?}");
+        assert!(
+            text[3].contains("`notify_after` must be at least 1"),
+            "{text:?}"
+        );
     }
 
     #[test]

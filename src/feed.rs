@@ -2,6 +2,7 @@
 //! Selectors are compiled and URLs parsed here once, so a run never re-parses them.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -134,6 +135,41 @@ pub struct FeedSpec {
     pub heal: bool,
 }
 
+/// `[serve]`: the HTTP side of `scifeed serve`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServeSettings {
+    /// Address the server listens on (`--listen` beats it).
+    pub listen: SocketAddr,
+    /// Where readers reach the server (behind a reverse proxy), ending in `/`; `None`:
+    /// `http://<listen address>/`.
+    pub public_url: Option<String>,
+    /// When set, feeds and pages need `?key=TOKEN` or `Authorization: Bearer TOKEN`.
+    pub token: Option<String>,
+    /// Where alerts are POSTed as JSON.
+    pub notify_url: Option<Url>,
+    /// Consecutive failures after which a feed counts as failing (and an alert goes out).
+    pub notify_after: u32,
+    /// Memory for rendered feeds and pages; beyond it the least used are dropped and
+    /// rendered again from the store when asked for.
+    pub cache_bytes: usize,
+    /// Connections served at once; more wait in the kernel's accept queue.
+    pub max_connections: usize,
+}
+
+impl Default for ServeSettings {
+    fn default() -> Self {
+        ServeSettings {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: None,
+            token: None,
+            notify_url: None,
+            notify_after: 3,
+            cache_bytes: 32 << 20,
+            max_connections: 4096,
+        }
+    }
+}
+
 /// A whole validated config: the main file and the files it includes.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -144,5 +180,6 @@ pub struct Config {
     /// The files those patterns named, in the order their feeds were read.
     pub included: Vec<PathBuf>,
     pub settings: Settings,
+    pub serve: ServeSettings,
     pub feeds: Vec<FeedSpec>,
 }

@@ -25,6 +25,7 @@ pub mod publish;
 pub mod render;
 pub mod report;
 pub mod schedule;
+pub mod serve;
 pub mod shutdown;
 pub mod store;
 pub mod store_health;

@@ -7,7 +7,9 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Parser;
-use scifeed::cli::{AddArgs, Cli, Command, DiscoverArgs, PreviewArgs, StoreArgs, StoreCommand};
+use scifeed::cli::{
+    AddArgs, Cli, Command, DiscoverArgs, OpmlArgs, PreviewArgs, ServeArgs, StoreArgs, StoreCommand,
+};
 use scifeed::config::{self, Overrides};
 use scifeed::discover;
 use scifeed::feed::{FeedSpec, Settings};
@@ -75,6 +77,8 @@ fn real_main(cli: &Cli) -> anyhow::Result<u8> {
             }
             Ok(u8::try_from(report.exit_code()).unwrap_or(1))
         }
+        Command::Serve(args) => serve_cmd(args, cli.quiet),
+        Command::Opml(args) => opml_cmd(args, cli.quiet),
         Command::Discover(args) => discover_cmd(args),
         Command::Preview(args) => preview_cmd(args),
         Command::Add(args) => add_cmd(args),
@@ -125,6 +129,75 @@ fn real_main(cli: &Cli) -> anyhow::Result<u8> {
             Ok(0)
         }
     }
+}
+
+fn serve_cmd(args: &ServeArgs, quiet: bool) -> anyhow::Result<u8> {
+    few_malloc_arenas();
+    let overrides = Overrides {
+        output_dir: args.output_dir.clone(),
+        state: args.state.clone(),
+    };
+    let cfg = config::load(&args.config.config, &overrides)?;
+    let opts = scifeed::serve::ServeOptions {
+        listen: args.listen,
+        every: args.every,
+        stop_after: args.stop_after,
+        quiet,
+    };
+    let runtime = runtime()?;
+    runtime.block_on(scifeed::serve::serve(cfg, opts))?;
+    // Blocking work still running (a store read, a render) must not hold up the exit.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    Ok(0)
+}
+
+/// glibc gives every thread that allocates an arena of its own (up to 8 per core) and keeps
+/// what it once held: a long-running `serve` whose rounds parse pages on many threads sits on
+/// half its memory as freed, fragmented arenas (measured with 10,000 feeds: 152 MiB after the
+/// first round, 101 MiB with two arenas, the round as fast). The limit can only be set before
+/// the first allocation, so `serve` starts itself again once with `MALLOC_ARENA_MAX=2`,
+/// unless the variable is set already (to any value: then it is the user's choice).
+fn few_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none()
+        && let Ok(exe) = std::env::current_exe()
+    {
+        use std::os::unix::process::CommandExt as _;
+        let err = std::process::Command::new(exe)
+            .args(std::env::args_os().skip(1))
+            .env("MALLOC_ARENA_MAX", "2")
+            .exec();
+        // Only reached when the exec failed: go on as we are.
+        tracing::debug!("cannot restart with MALLOC_ARENA_MAX=2: {err}");
+    }
+}
+
+fn opml_cmd(args: &OpmlArgs, quiet: bool) -> anyhow::Result<u8> {
+    use scifeed::render::Format;
+    let cfg = config::load(&args.config.config, &Overrides::default())?;
+    let format = args
+        .format
+        .as_deref()
+        .and_then(|f| Format::ALL.into_iter().find(|x| x.extension() == f));
+    let xml = scifeed::serve::opml::for_static_hosting(&cfg, format)?;
+    let path = args
+        .output
+        .clone()
+        .unwrap_or_else(|| cfg.settings.output_dir.join("feeds.opml"));
+    if path.as_os_str() == "-" {
+        use std::io::Write as _;
+        std::io::stdout().write_all(&xml)?;
+        return Ok(0);
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    scifeed::output::write_all_if_changed(&[(path.clone(), xml)])
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {}", e.path.display(), e.source))?;
+    if !quiet {
+        println!("{}: {} feed(s)", path.display(), cfg.feeds.len());
+    }
+    Ok(0)
 }
 
 /// `--state` (or `SCIFEED_STATE`), else the config's `state`.

@@ -23,6 +23,20 @@ use crate::schedule::ScheduleState;
 use crate::store::backend::FeedCommit;
 use crate::store::{FeedState, StateStore};
 
+/// What the rendered files of `feed` say about themselves (`serve` renders the same).
+pub fn feed_meta(settings: &Settings, feed: &FeedSpec) -> FeedMeta {
+    FeedMeta {
+        id: feed.id.clone(),
+        title: feed.title.clone(),
+        description: feed
+            .description
+            .clone()
+            .unwrap_or_else(|| format!("{} (via scifeed)", feed.title)),
+        site_url: feed.site_url.to_string(),
+        public_url: settings.public_url.clone(),
+    }
+}
+
 /// One feed's view of the run's output side.
 pub struct Publisher<'a> {
     pub settings: &'a Settings,
@@ -213,17 +227,7 @@ impl Publisher<'_> {
     }
 
     fn feed_meta(&self) -> FeedMeta {
-        let feed = self.feed;
-        FeedMeta {
-            id: feed.id.clone(),
-            title: feed.title.clone(),
-            description: feed
-                .description
-                .clone()
-                .unwrap_or_else(|| format!("{} (via scifeed)", feed.title)),
-            site_url: feed.site_url.to_string(),
-            public_url: self.settings.public_url.clone(),
-        }
+        feed_meta(self.settings, self.feed)
     }
 
     /// Fingerprint of everything besides items that shapes the files.

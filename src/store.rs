@@ -142,7 +142,27 @@ pub fn locked(store: &std::sync::Mutex<Store>) -> std::sync::MutexGuard<'_, Stor
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// An open, locked store.
+/// What `serve` shows about one feed: the health of its fetches and the shape of its history.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FeedSummary {
+    /// Items stored.
+    pub items: usize,
+    /// When the items last changed: an item was first seen, or its content was updated.
+    pub last_change: Option<DateTime<Utc>>,
+    /// Newest `first_seen`, `updated` and `last_seen` of the items plus the dirty flag:
+    /// changes whenever a commit touched the feed's items.
+    pub fingerprint: u64,
+    pub last_ok: Option<DateTime<Utc>>,
+    pub last_failure: Option<DateTime<Utc>>,
+    /// Consecutive failures (0 after a success).
+    pub failures: u32,
+    /// Start of the current failure streak (`None` when not failing, or for a streak that
+    /// began before the store recorded it).
+    pub failing_since: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+}
+
+/// An open store: locked for writing, or a lock-free read-only view ([`Store::open_read_only`]).
 pub struct Store {
     conn: Connection,
     path: PathBuf,
@@ -413,6 +433,94 @@ impl Store {
         .optional()
         .map(Option::unwrap_or_default)
         .map_err(|e| self.err(e))
+    }
+
+    /// [`FeedSummary`] of every feed with items or feed state, in two queries.
+    pub fn feed_summaries(&self) -> Result<HashMap<String, FeedSummary>, StoreError> {
+        self.summaries(None)
+    }
+
+    /// [`FeedSummary`] of one feed (all defaults when the store knows nothing of it).
+    pub fn feed_summary(&self, feed: &str) -> Result<FeedSummary, StoreError> {
+        Ok(self.summaries(Some(feed))?.remove(feed).unwrap_or_default())
+    }
+
+    /// Feeds whose fetch succeeded or failed at or after `since` (a round in progress
+    /// commits each feed as it finishes).
+    pub fn feeds_fetched_since(&self, since: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT feed FROM feed_state WHERE last_ok >= ?1 OR last_failure >= ?1")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([since.timestamp()], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<Vec<String>, _>>()
+            .map_err(|e| self.err(e))
+    }
+
+    fn summaries(&self, only: Option<&str>) -> Result<HashMap<String, FeedSummary>, StoreError> {
+        let mut out: HashMap<String, FeedSummary> = HashMap::new();
+        let filter = if only.is_some() {
+            "WHERE feed = ?1"
+        } else {
+            ""
+        };
+        // An update sets `updated` after `published`; before that `updated` is the page's
+        // date, which says nothing about when the feed changed.
+        let sql = format!(
+            "SELECT feed, count(*),
+                    max(max(first_seen, CASE WHEN updated > published THEN updated ELSE first_seen END)),
+                    max(first_seen), max(updated), max(last_seen)
+             FROM items {filter} GROUP BY feed"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(|e| self.err(e))?;
+        let params: Vec<&str> = only.into_iter().collect();
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(&params), |r| {
+                let feed: String = r.get(0)?;
+                let n: i64 = r.get(1)?;
+                let change: i64 = r.get(2)?;
+                let marks: [i64; 3] = [r.get(3)?, r.get(4)?, r.get(5)?];
+                Ok((feed, n, change, marks))
+            })
+            .map_err(|e| self.err(e))?;
+        for row in rows {
+            let (feed, n, change, marks) = row.map_err(|e| self.err(e))?;
+            let s = out.entry(feed).or_default();
+            s.items = usize::try_from(n).unwrap_or(0);
+            s.last_change = Some(ts(change));
+            s.fingerprint = fingerprint(&[n, marks[0], marks[1], marks[2]]);
+        }
+        let sql = format!(
+            "SELECT feed, dirty, failures, last_error, last_ok, last_failure, failing_since FROM feed_state {filter}"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(&params), |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, u32>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, Option<i64>>(4)?,
+                    r.get::<_, Option<i64>>(5)?,
+                    r.get::<_, Option<i64>>(6)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        for row in rows {
+            let (feed, dirty, failures, last_error, last_ok, last_failure, failing_since) =
+                row.map_err(|e| self.err(e))?;
+            let s = out.entry(feed).or_default();
+            s.fingerprint = fingerprint(&[i64::from_le_bytes(s.fingerprint.to_le_bytes()), dirty]);
+            s.failures = failures;
+            s.last_error = last_error;
+            s.last_ok = last_ok.map(ts);
+            s.last_failure = last_failure.map(ts);
+            s.failing_since = failing_since.map(ts);
+        }
+        Ok(out)
     }
 
     /// Commits one successful fetch of `feed`: items, validators of each fetched URL, and
@@ -838,6 +946,11 @@ fn row_to_schedule_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Sche
         failures: r.get(at + 5)?,
         fetches: r.get::<_, i64>(at + 6)?.max(0).unsigned_abs(),
     })
+}
+
+fn fingerprint(parts: &[i64]) -> u64 {
+    let bytes: Vec<u8> = parts.iter().flat_map(|p| p.to_le_bytes()).collect();
+    xxhash_rust::xxh3::xxh3_64(&bytes)
 }
 
 const ITEM_COLUMNS: &str = "id, link, title, author, read_time, teaser, image, categories, published, date_source, updated, first_seen, last_seen, position, read_time_estimated";
@@ -1401,6 +1514,64 @@ mod tests {
             ids,
             HashSet::from(["https://e/a".to_string(), "https://e/b".to_string()])
         );
+    }
+
+    #[test]
+    fn summaries_tell_health_and_when_items_changed() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("s.db");
+        let mut s = Store::open(&path, false).expect("open");
+        // Page dates (published = updated) after the time they were seen are no change.
+        let mut a = item("https://e/a", 5_000);
+        a.first_seen = ts(100);
+        a.last_seen = ts(100);
+        s.commit_feed("f", &[a.clone()], &[], false, ts(100))
+            .expect("commit");
+        s.record_failure("g", "HTTP 503", ts(150)).expect("fail");
+        s.record_failure("g", "HTTP 504", ts(160)).expect("fail");
+        let r = Store::open_read_only(&path)
+            .expect("reader beside the writer")
+            .expect("the store exists");
+        let all = r.feed_summaries().expect("summaries");
+        let f = &all["f"];
+        assert_eq!(
+            (f.items, f.last_change, f.last_ok),
+            (1, Some(ts(100)), Some(ts(100)))
+        );
+        assert_eq!((f.failures, f.last_error.as_deref()), (0, None));
+        let g = &all["g"];
+        assert_eq!((g.items, g.last_change, g.failures), (0, None, 2));
+        assert_eq!(
+            (g.last_error.as_deref(), g.last_failure),
+            (Some("HTTP 504"), Some(ts(160)))
+        );
+        // An update of the item's content is a change; seeing it again is not, but it moves
+        // the fingerprint (a commit touched the feed).
+        let before = r.feed_summary("f").expect("one");
+        a.last_seen = ts(200);
+        s.commit_feed("f", &[a.clone()], &[], false, ts(200))
+            .expect("seen again");
+        let seen = r.feed_summary("f").expect("one");
+        assert_eq!(seen.last_change, Some(ts(100)));
+        assert_ne!(seen.fingerprint, before.fingerprint);
+        a.title = "New title".into();
+        a.updated = ts(5_300);
+        a.published = ts(5_000);
+        s.commit_feed("f", &[a], &[], true, ts(300))
+            .expect("updated");
+        assert_eq!(
+            r.feed_summary("f").expect("one").last_change,
+            Some(ts(5_300))
+        );
+        assert_eq!(
+            r.feed_summary("nope").expect("none"),
+            FeedSummary::default()
+        );
+        let mut since = r.feeds_fetched_since(ts(150)).expect("since");
+        since.sort();
+        assert_eq!(since, ["f", "g"]);
+        assert!(r.feeds_fetched_since(ts(301)).expect("since").is_empty());
+        assert!(r.mark_written("f", "k").is_err(), "the reader cannot write");
     }
 
     #[test]

@@ -772,6 +772,23 @@ impl Fetcher {
     }
 }
 
+/// A client for requests outside the crawl (`serve`'s alerts): the crawler's TLS settings
+/// and user agent, one overall timeout, redirects not followed.
+pub fn plain_client(user_agent: &str, timeout: Duration) -> Result<reqwest::Client, FetchError> {
+    // Ignore the error: another part of the process may have installed one already.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls_config())
+        .user_agent(user_agent)
+        .timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| FetchError::Other {
+            url: String::new(),
+            cause: format!("cannot build HTTP client: {e}"),
+        })
+}
+
 /// Whether a (decode) error wraps a failure to read the body off the connection: the
 /// decompression layer reports a connection cut mid-body as a decode error.
 fn body_read_failed(e: &reqwest::Error) -> bool {
