@@ -948,7 +948,9 @@ fn row_to_schedule_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Sche
     })
 }
 
-fn fingerprint(parts: &[i64]) -> u64 {
+/// One number that changes when any of `parts` does (shared by both backends, so a
+/// summary means the same on either).
+pub(crate) fn fingerprint(parts: &[i64]) -> u64 {
     let bytes: Vec<u8> = parts.iter().flat_map(|p| p.to_le_bytes()).collect();
     xxhash_rust::xxh3::xxh3_64(&bytes)
 }

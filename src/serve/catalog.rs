@@ -28,7 +28,8 @@ use crate::render::{self, Format};
 use crate::schedule::{self, ScheduleConfig};
 use crate::serve::pages;
 use crate::serve::status::{self, HealedListing, Health};
-use crate::store::{FeedSummary, Store, StoreError};
+use crate::store::backend::{self, OpenOptions, SqliteState};
+use crate::store::{FeedSummary, StateLocation, StateStore, Store, StoreError};
 
 /// A document the server renders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -269,7 +270,7 @@ pub struct Catalog {
     snapshot: RwLock<Arc<Snapshot>>,
     /// `snapshot`'s version, readable without its lock.
     snapshot_version: AtomicU64,
-    reader: Mutex<Option<Store>>,
+    reader: Mutex<Option<Arc<dyn StateStore>>>,
     cache: quick_cache::sync::Cache<Key, Arc<Rendered>, Weight>,
     /// Content hashes of documents rendered before, by feed and document: what a 304 needs
     /// once the body has left the cache.
@@ -443,18 +444,16 @@ impl Catalog {
             let (summaries, states) = match &ids {
                 // Two queries over the whole history beat two per feed for big rounds.
                 Some(ids) if ids.len() <= 256 => {
-                    let mut summaries = HashMap::with_capacity(ids.len());
+                    let names: Vec<String> = ids.iter().map(|&i| self.feed(i).id.clone()).collect();
                     let mut states = BTreeMap::new();
-                    for &i in ids {
-                        let id = &self.feed(i).id;
-                        summaries.insert(id.clone(), s.feed_summary(id)?);
+                    for id in &names {
                         if let Some(st) = s.schedule(id)? {
                             states.insert(id.clone(), st);
                         }
                     }
-                    (summaries, states)
+                    (s.feed_summaries(Some(&names))?, states)
                 }
-                _ => (s.feed_summaries()?, s.schedule_states()?),
+                _ => (s.feed_summaries(None)?, s.schedule_states()?),
             };
             let all: Vec<usize> = (0..self.config.feeds.len()).collect();
             let mut healed = HashMap::new();
@@ -534,21 +533,33 @@ impl Catalog {
         *guard = Arc::new(next);
     }
 
-    /// Runs `f` on the read-only store, opening it on first use. `Ok(None)` while the
-    /// store does not exist yet.
+    /// Runs `f` on the store's reading view, opening it on first use: a read-only SQLite
+    /// connection beside the runner's (never waiting for a round), or a pool of its own on
+    /// PostgreSQL. `Ok(None)` while an SQLite store does not exist yet.
     fn with_reader<T>(
         &self,
-        f: impl FnOnce(&Store) -> Result<T, StoreError>,
+        f: impl FnOnce(&dyn StateStore) -> Result<T, StoreError>,
     ) -> Result<Option<T>, StoreError> {
-        let mut reader = self.reader.lock().unwrap_or_else(PoisonError::into_inner);
-        if reader.is_none() {
-            if !self.config.settings.state.exists() {
-                return Ok(None);
+        let store = {
+            let mut reader = self.reader.lock().unwrap_or_else(PoisonError::into_inner);
+            if reader.is_none() {
+                *reader = match &self.config.settings.state {
+                    StateLocation::File(path) => {
+                        if !path.exists() {
+                            return Ok(None);
+                        }
+                        Store::open_read_only(path)?
+                            .map(|s| Arc::new(SqliteState::new(s)) as Arc<dyn StateStore>)
+                    }
+                    pg @ StateLocation::Postgres(_) => {
+                        Some(backend::open(pg, &OpenOptions::default())?)
+                    }
+                };
             }
-            *reader = Store::open_read_only(&self.config.settings.state)?;
-        }
-        match reader.as_ref() {
-            Some(store) => f(store).map(Some),
+            reader.clone()
+        };
+        match store {
+            Some(store) => f(&*store).map(Some),
             None => Ok(None),
         }
     }

@@ -229,6 +229,7 @@ pub fn outcome_kind(o: &FeedOutcome) -> &'static str {
     match &o.status {
         FeedStatus::Pending => "not_run",
         FeedStatus::NotDue { .. } => "not_due",
+        FeedStatus::Elsewhere => "other_runner",
         FeedStatus::Updated { .. } => "updated",
         FeedStatus::Unchanged { .. } => "unchanged",
         FeedStatus::NotModified { .. } => "not_modified",

@@ -5,10 +5,12 @@
 //! A round is a round of `scifeed run` through one [`Runner`] (the same polite fetcher, host
 //! gates, history and atomic files), fetching the feeds the schedule says are due; the next
 //! round starts when the next feed is due. The runner holds the store's lock for the life of
-//! the process, so `run` and `serve` on one state never interleave writes: a `run` while
-//! `serve` is up exits with "another scifeed run is using the state" (or waits, with
+//! the process, so `run` and `serve` on one SQLite state never interleave writes: a `run`
+//! while `serve` is up exits with "another scifeed run is using the state" (or waits, with
 //! `--wait`), and `serve` started during a `run` waits for it. Requests read the store
-//! through a separate read-only view, never waiting for a round. After each round the
+//! through a separate view (read-only SQLite, or a pool of its own on PostgreSQL), never
+//! waiting for a round. On a shared PostgreSQL state the server is one runner among many and
+//! its snapshot follows what the others commit, between its rounds too. After each round the
 //! [`catalog::Catalog`] takes a new snapshot of the feeds the round fetched, the metrics are
 //! updated and alerts go out for feeds that turned failing or recovered.
 //!
@@ -170,6 +172,9 @@ pub async fn serve(mut config: Config, opts: ServeOptions) -> Result<(), ServeEr
             theirs.trigger(ours.signal().unwrap_or(15));
         });
     }
+    // On a shared (PostgreSQL) state other runners and serve nodes commit feeds too: the
+    // snapshot follows them between this process's rounds as well.
+    let shared = runner.store().shared();
     let notifier = Notifier::start(config.serve.notify_url.clone(), &config.settings.user_agent);
     let round_opts = RoundOptions {
         due_only: true,
@@ -247,9 +252,13 @@ pub async fn serve(mut config: Config, opts: ServeOptions) -> Result<(), ServeEr
             }
         }
         let wait = (next - Utc::now()).to_std().unwrap_or_default();
-        tokio::select! {
-            () = tokio::time::sleep(wait) => {}
-            () = shutdown.requested() => {}
+        if shared {
+            follow_others(&catalog, &metrics, &config, &shutdown, &round, wait).await;
+        } else {
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                () = shutdown.requested() => {}
+            }
         }
     }
     if server.await.is_err() {
@@ -270,7 +279,7 @@ async fn open_runner(config: &Config, shutdown: &Shutdown) -> Result<Option<Runn
                 if !warned {
                     tracing::warn!(
                         "another scifeed run is using {}; serving starts when it ends",
-                        config.settings.state.display()
+                        config.settings.state
                     );
                     warned = true;
                 }
@@ -281,6 +290,41 @@ async fn open_runner(config: &Config, shutdown: &Shutdown) -> Result<Option<Runn
             () = tokio::time::sleep(Duration::from_millis(500)) => {}
             () = shutdown.requested() => return Ok(None),
         }
+    }
+}
+
+/// Waits `wait` (or until a stop is asked for), showing every [`LIVE_REFRESH`] the feeds
+/// that other processes sharing the state fetched meanwhile. Alerts stay with the process
+/// whose round fetched a feed, so several serve nodes do not send each alert once each.
+async fn follow_others(
+    catalog: &Arc<Catalog>,
+    metrics: &Metrics,
+    config: &Config,
+    shutdown: &Shutdown,
+    round: &RoundState,
+    wait: Duration,
+) {
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut since = Utc::now().trunc_subsecs(0);
+    loop {
+        let tick = (tokio::time::Instant::now() + LIVE_REFRESH).min(deadline);
+        tokio::select! {
+            () = tokio::time::sleep_until(tick) => {}
+            () = shutdown.requested() => return,
+        }
+        if tick >= deadline {
+            return;
+        }
+        // Timestamps are whole seconds: a feed committed within the second of the last
+        // look is shown again, which costs one read and loses nothing.
+        let next_since = Utc::now().trunc_subsecs(0);
+        let mut shown = HashSet::new();
+        match catch_up(catalog, since, &mut shown, round).await {
+            Ok(Some(snap)) => metrics.record_feeds(&config.feeds, &snap),
+            Ok(None) => {}
+            Err(e) => tracing::warn!("cannot read the shared state: {e}"),
+        }
+        since = next_since;
     }
 }
 
@@ -298,18 +342,18 @@ async fn catch_up(
     since: DateTime<Utc>,
     shown: &mut HashSet<String>,
     round: &RoundState,
-) -> Result<(), ServeError> {
+) -> Result<Option<Arc<Snapshot>>, ServeError> {
     let cat = Arc::clone(catalog);
     let done = tokio::task::spawn_blocking(move || cat.fetched_since(since))
         .await
         .map_err(|e| ServeError::Task(e.to_string()))??;
     let new: Vec<String> = done.into_iter().filter(|id| !shown.contains(id)).collect();
     if new.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     shown.extend(new.iter().cloned());
-    refresh(catalog, Refresh::Round(new, HashSet::new()), round.clone()).await?;
-    Ok(())
+    let (_, snap) = refresh(catalog, Refresh::Round(new, HashSet::new()), round.clone()).await?;
+    Ok(Some(snap))
 }
 
 /// A new snapshot from the store, on the blocking pool.

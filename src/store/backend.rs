@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::{FailureStreak, FeedState, RobotsRecord, Store, StoreError, Validators};
+use super::{FailureStreak, FeedState, FeedSummary, RobotsRecord, Store, StoreError, Validators};
 use crate::fetch::robots::RobotsCache;
 use crate::heal::ListingMemory;
 use crate::model::{ArticleRecord, Item};
@@ -299,6 +299,17 @@ pub trait StateStore: Send + Sync {
     fn schedule_states(&self) -> Result<BTreeMap<String, ScheduleState>, StoreError>;
     /// The stored state of every feed that has one.
     fn feed_states(&self) -> Result<HashMap<String, FeedState>, StoreError>;
+
+    /// What `serve` shows of each feed ([`FeedSummary`]): of every feed the store knows
+    /// (`None`), or of the feeds `only` names (all defaults for one it knows nothing of).
+    fn feed_summaries(
+        &self,
+        only: Option<&[String]>,
+    ) -> Result<HashMap<String, FeedSummary>, StoreError>;
+
+    /// Feeds whose fetch succeeded or failed at or after `since` (whichever process
+    /// fetched them: `serve` follows rounds in progress, its own or other runners').
+    fn feeds_fetched_since(&self, since: DateTime<Utc>) -> Result<Vec<String>, StoreError>;
     /// Schedule, validators (under `key`), state and remembered listing of `feed`, before
     /// its fetch.
     fn begin_feed(&self, feed: &str, key: &str) -> Result<FeedStart, StoreError> {
@@ -495,6 +506,24 @@ impl StateStore for SqliteState {
 
     fn feed_states(&self) -> Result<HashMap<String, FeedState>, StoreError> {
         self.lock().feed_states()
+    }
+
+    fn feed_summaries(
+        &self,
+        only: Option<&[String]>,
+    ) -> Result<HashMap<String, FeedSummary>, StoreError> {
+        let store = self.lock();
+        match only {
+            None => store.feed_summaries(),
+            Some(ids) => ids
+                .iter()
+                .map(|id| Ok((id.clone(), store.feed_summary(id)?)))
+                .collect(),
+        }
+    }
+
+    fn feeds_fetched_since(&self, since: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
+        self.lock().feeds_fetched_since(since)
     }
 
     fn commit(&self, c: &FeedCommit<'_>) -> Result<usize, StoreError> {

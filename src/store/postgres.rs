@@ -34,7 +34,9 @@ use super::backend::{
     ListingRow, OpenOptions, StateCheck, StateRows, StateStore, redact,
 };
 use super::pg_tls::{RustlsConnect, Verify};
-use super::{FailureStreak, FeedState, RobotsRecord, SCHEMA_VERSION, StoreError, Validators};
+use super::{
+    FailureStreak, FeedState, FeedSummary, RobotsRecord, SCHEMA_VERSION, StoreError, Validators,
+};
 use crate::heal::{ListingMemory, MemoryKind, RememberedListing};
 use crate::model::{ArticleRecord, DateSource, Item};
 use crate::schedule::ScheduleState;
@@ -801,6 +803,79 @@ impl StateStore for PgStore {
             Ok(rows
                 .iter()
                 .filter_map(|r| Some((r.get::<_, String>(0), row_to_schedule(r, 1)?)))
+                .collect())
+        })
+    }
+
+    fn feed_summaries(
+        &self,
+        only: Option<&[String]>,
+    ) -> Result<HashMap<String, FeedSummary>, StoreError> {
+        let db = self.db.clone();
+        let only: Option<Vec<String>> = only.map(<[String]>::to_vec);
+        self.block(async move {
+            let filter = if only.is_some() { "WHERE feed = ANY($1)" } else { "" };
+            let ids = only.clone().unwrap_or_default();
+            let params: Params<'_> = if only.is_some() { &[&ids] } else { &[] };
+            let mut out: HashMap<String, FeedSummary> = HashMap::new();
+            // The same reading as SQLite's (`Store::feed_summaries`): an update sets `updated`
+            // after `published`; before that `updated` is the page's date.
+            let rows = db
+                .query(
+                    &format!(
+                        "SELECT feed, count(*),
+                                max(GREATEST(first_seen, CASE WHEN updated > published THEN updated ELSE first_seen END)),
+                                max(first_seen), max(updated), max(last_seen)
+                         FROM items {filter} GROUP BY feed"
+                    ),
+                    params,
+                )
+                .await?;
+            for r in &rows {
+                let n: i64 = r.get(1);
+                let s = out.entry(r.get(0)).or_default();
+                s.items = usize::try_from(n).unwrap_or(0);
+                s.last_change = Some(ts(r.get(2)));
+                s.fingerprint = super::fingerprint(&[n, r.get(3), r.get(4), r.get(5)]);
+            }
+            let rows = db
+                .query(
+                    &format!(
+                        "SELECT feed, dirty, failures, last_error, last_ok, last_failure, failing_since
+                         FROM feed_state {filter}"
+                    ),
+                    params,
+                )
+                .await?;
+            for r in &rows {
+                let s = out.entry(r.get(0)).or_default();
+                let dirty = i64::from(r.get::<_, bool>(1));
+                s.fingerprint =
+                    super::fingerprint(&[i64::from_le_bytes(s.fingerprint.to_le_bytes()), dirty]);
+                s.failures = u32::try_from(r.get::<_, i32>(2)).unwrap_or(0);
+                s.last_error = r.get(3);
+                s.last_ok = r.get::<_, Option<i64>>(4).map(ts);
+                s.last_failure = r.get::<_, Option<i64>>(5).map(ts);
+                s.failing_since = r.get::<_, Option<i64>>(6).map(ts);
+            }
+            for id in ids {
+                out.entry(id).or_default();
+            }
+            Ok(out)
+        })
+    }
+
+    fn feeds_fetched_since(&self, since: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
+        let db = self.db.clone();
+        self.block(async move {
+            Ok(db
+                .query(
+                    "SELECT feed FROM feed_state WHERE last_ok >= $1 OR last_failure >= $1",
+                    &[&since.timestamp()],
+                )
+                .await?
+                .iter()
+                .map(|r| r.get(0))
                 .collect())
         })
     }

@@ -28,6 +28,7 @@ mod schedule;
 mod serve;
 mod serve_browser;
 mod serve_kit;
+mod serve_shared;
 mod server;
 mod shared_state;
 mod signals;
