@@ -61,7 +61,10 @@ fn serve_on_postgres_serves_the_store_and_follows_other_runners() {
     // The serve node has an output directory of its own, empty at start: what it serves
     // comes from the store. Its first round finds nothing due (every 1h), so it fetches
     // nothing.
-    let s = serve(&sb, &["--output-dir", &sb.path("node-out").to_string_lossy()]);
+    let s = serve(
+        &sb,
+        &["--output-dir", &sb.path("node-out").to_string_lossy()],
+    );
     let http = Http::new();
     let h = s.wait_rounds(&http, 1, Duration::from_secs(30));
     assert_eq!(h["feeds"][0]["status"], "ok", "{h:#}");
@@ -91,7 +94,11 @@ fn serve_on_postgres_serves_the_store_and_follows_other_runners() {
     let now = titles(&now.body);
     assert_eq!(now.len(), 9);
     assert_eq!(now[0], "A Story Another Runner Found");
-    assert_eq!(fetches.load(Ordering::SeqCst), 2, "serve still fetched nothing");
+    assert_eq!(
+        fetches.load(Ordering::SeqCst),
+        2,
+        "serve still fetched nothing"
+    );
     let page = http.get(&s.url("a.html"), &[]).text();
     assert!(page.contains("A Story Another Runner Found"));
 }
