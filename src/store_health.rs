@@ -252,14 +252,16 @@ impl Repair {
             let _ = writeln!(out, "  damaged original kept as {}", b.display());
         }
         out.push_str(
-            "  the next run fetches every page afresh and rewrites every feed's files from the repaired history\n",
+            "  the next run rewrites every feed's files from the repaired history; each page's next fetch is a full one\n",
         );
         out
     }
 }
 
 /// Tables worth salvaging; the caches (`http_cache`, `robots`) are rebuilt by the next run.
-const HISTORY_TABLES: [&str; 3] = ["items", "feed_state", "feed_listing"];
+/// The schedule is kept so that a repair does not make every feed due at once (a thundering
+/// round against every host), and pins and heals so that feeds keep their listings.
+const HISTORY_TABLES: [&str; 4] = ["items", "feed_state", "feed_listing", "schedule"];
 
 /// Rebuilds a damaged store from its readable rows (see the module docs).
 pub fn repair(path: &Path, wait: bool) -> Result<Repair, HealthError> {

@@ -187,6 +187,22 @@ fn a_damaged_index_is_repaired_without_losing_history_or_dates() {
 }
 
 #[test]
+fn a_repair_keeps_the_schedule_so_no_feed_falls_due_early() {
+    let sb = Sandbox::new();
+    sb.write("page.html", &demo_page());
+    sb.config(&[("a", "page.html"), ("b", "page.html")], "every = \"1h\"");
+    sb.run(&["--now", "2026-11-26T10:00:00Z"]).success();
+    corrupt_page(&sb, root_page(&sb, "items_by_date"));
+    let (code, stdout, stderr) = store_cmd(&sb, "repair");
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("schedule: 2 row(s) kept"), "{stdout}");
+    // Within the hour nothing is due: the repaired store still knows when each feed is.
+    let out = sb.run(&["--now", "2026-11-26T10:20:00Z"]).success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert_eq!(text.matches("not due (next").count(), 2, "{text}");
+}
+
+#[test]
 fn a_damaged_table_is_salvaged_as_far_as_it_can_be_read() {
     let sb = populated();
     corrupt_page(&sb, root_page(&sb, "items"));
