@@ -19,6 +19,7 @@ use scifeed::store_health;
 use url::Url;
 
 fn main() -> ExitCode {
+    quiet_broken_pipe();
     let cli = Cli::parse();
     init_logging(cli.quiet, cli.verbose);
     match real_main(&cli) {
@@ -28,6 +29,26 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `scifeed ... | head` closes standard output early. Rust ignores SIGPIPE, so `println!`
+/// panics; end quietly instead, with the status of a command killed by SIGPIPE (141), as
+/// other command-line tools do. Files and the store are safe at any point (atomic renames,
+/// transactions).
+fn quiet_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let msg = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.starts_with("failed printing to stdout") && msg.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
 }
 
 fn real_main(cli: &Cli) -> anyhow::Result<u8> {

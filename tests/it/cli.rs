@@ -248,3 +248,33 @@ fn unknown_feed_id_is_a_usage_error() {
         .code(2)
         .stderr(predicate::str::contains("no feed with id \"nope\""));
 }
+
+/// `scifeed check | head -1`: the reader closes the pipe early; scifeed ends quietly with
+/// the status of a command killed by SIGPIPE instead of a panic message.
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let sb = Sandbox::new();
+    let ids: Vec<String> = (0..3000).map(|i| format!("feed-{i:04}")).collect();
+    let feeds: Vec<(&str, &str)> = ids.iter().map(|i| (i.as_str(), "page.html")).collect();
+    let cfg = sb.config(&feeds, "");
+    // More than a pipe holds (64 KiB), so the writer meets the closed pipe.
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("scifeed"))
+        .arg("check")
+        .arg("-c")
+        .arg(&cfg)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut first)
+        .expect("first line");
+    assert!(first.contains(": OK, 3000 feed(s)"), "{first}");
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
