@@ -11,7 +11,10 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 
 use crate::proc::{store_intact, wait_until};
-use crate::serve_kit::{Http, gunzip, raw, raw_status, serve, serve_config, unbrotli};
+use crate::serve_kit::{
+    Http, demo_config, feed_titles, gunzip, raw, raw_status, serve, serve_config,
+    site_gaining_a_card, unbrotli, wait_for_change,
+};
 use crate::server::{Reply, Request, TestServer};
 use crate::{Sandbox, card_html, demo_page};
 
@@ -183,61 +186,18 @@ fn httpdate_of(t: DateTime<Utc>) -> String {
 
 #[test]
 fn a_change_on_the_page_reaches_the_served_feed_by_itself() {
-    let fetches = Arc::new(AtomicUsize::new(0));
-    let f = fetches.clone();
-    let base = demo_page();
-    let card = card_html(
-        "2026/12/01/brand-new-story",
-        "A Brand New Story",
-        "Ada Lovelace",
-        "<time datetime=\"2026-12-01T08:00:00Z\"></time>",
-    );
-    let first_card = "  <article class=\"ArticleCard\">";
-    let changed = base.replacen(first_card, &format!("{card}{first_card}"), 1);
-    let site = TestServer::start(move |req| {
-        if req.path == "/robots.txt" {
-            return Reply::status(404);
-        }
-        // The first fetch sees the demo page, later ones a new card on top.
-        if f.fetch_add(1, Ordering::SeqCst) == 0 {
-            Reply::ok(base.clone())
-        } else {
-            Reply::ok(changed.clone())
-        }
-    });
+    let (site, fetches) = site_gaining_a_card("2026/12/01/brand-new-story", "A Brand New Story");
     let sb = Sandbox::new();
     sb.config(&[("a", &site.url("/a"))], "robots = false");
     let s = serve(&sb, &["--every", "1s"]);
     let http = Http::new();
     s.wait_rounds(&http, 1, Duration::from_secs(30));
     let first = http.get(&s.url("a.json"), &[]);
-    let items = |r: &crate::serve_kit::Resp| -> Vec<String> {
-        let v: serde_json::Value = serde_json::from_slice(&r.body).expect("json feed");
-        v["items"]
-            .as_array()
-            .expect("items")
-            .iter()
-            .map(|i| i["title"].as_str().unwrap_or_default().to_string())
-            .collect()
-    };
-    assert_eq!(items(&first).len(), 8);
+    assert_eq!(feed_titles(&first).len(), 8);
     let etag = first.header("etag").expect("etag").to_string();
     // Nobody touches the server: the schedule fetches again, and the new item appears.
-    let started = Instant::now();
-    let now = loop {
-        let r = http.get(&s.url("a.json"), &[("If-None-Match", etag.as_str())]);
-        if r.status == 200 {
-            break r;
-        }
-        assert_eq!(r.status, 304);
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the change never reached the feed; stderr:\n{}",
-            s.stderr()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let titles = items(&now);
+    let now = wait_for_change(&s, &http, &s.url("a.json"), &etag, Duration::from_secs(30));
+    let titles = feed_titles(&now);
     assert_eq!(titles.len(), 9, "{titles:?}");
     assert!(
         titles.contains(&"A Brand New Story".to_string()),
@@ -834,16 +794,7 @@ fn limits_on_headers_slow_clients_and_connections() {
 #[test]
 fn demo_config_serves_offline() {
     let sb = Sandbox::new();
-    // The shipped demo config with output and state in the sandbox.
-    let demo = std::fs::read_to_string(crate::repo().join("config/demo.toml")).expect("demo");
-    let demo = demo
-        .replace("\"../feeds\"", "\"out\"")
-        .replace("\"../state/demo.db\"", "\"state.db\"")
-        .replace(
-            "\"demo/",
-            &format!("\"{}/config/demo/", crate::repo().display()),
-        );
-    let cfg = sb.write("demo.toml", &demo);
+    let cfg = demo_config(&sb);
     let s = serve_config(&sb, &cfg, &[]);
     let http = Http::new();
     let h = s.wait_rounds(&http, 1, Duration::from_secs(30));

@@ -11,7 +11,7 @@ use std::time::Duration;
 use scraper::{Html, Selector};
 
 use crate::Sandbox;
-use crate::serve_kit::{Http, serve_config};
+use crate::serve_kit::{Http, demo_config, serve_config};
 
 fn chromium() -> Option<&'static str> {
     let found = ["chromium", "chromium-browser"].into_iter().find(|b| {
@@ -70,15 +70,7 @@ fn texts(doc: &Html, css: &str) -> Vec<String> {
 fn index_and_feed_page_render_in_a_browser() {
     let Some(bin) = chromium() else { return };
     let sb = Sandbox::new();
-    let demo = std::fs::read_to_string(crate::repo().join("config/demo.toml")).expect("demo");
-    let demo = demo
-        .replace("\"../feeds\"", "\"out\"")
-        .replace("\"../state/demo.db\"", "\"state.db\"")
-        .replace(
-            "\"demo/",
-            &format!("\"{}/config/demo/", crate::repo().display()),
-        );
-    let cfg = sb.write("demo.toml", &demo);
+    let cfg = demo_config(&sb);
     let s = serve_config(&sb, &cfg, &[]);
     let http = Http::new();
     s.wait_rounds(&http, 1, Duration::from_secs(30));

@@ -10,8 +10,12 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::Sandbox;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use crate::proc::Finished;
+use crate::server::{Reply, TestServer};
+use crate::{Sandbox, card_html, demo_page};
 
 /// A running `scifeed serve`.
 pub struct Served {
@@ -298,4 +302,74 @@ pub fn unbrotli(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     brotli::BrotliDecompress(&mut &bytes[..], &mut out).expect("brotli");
     out
+}
+
+/// A page server whose first page fetch sees the demo page and every later one a new card
+/// (`slug`, `title`) on top (robots.txt: 404), with the count of page fetches.
+pub fn site_gaining_a_card(slug: &str, title: &str) -> (TestServer, Arc<AtomicUsize>) {
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let f = fetches.clone();
+    let base = demo_page();
+    let card = card_html(
+        slug,
+        title,
+        "Ada Lovelace",
+        "<time datetime=\"2026-12-01T08:00:00Z\"></time>",
+    );
+    let first_card = "  <article class=\"ArticleCard\">";
+    let changed = base.replacen(first_card, &format!("{card}{first_card}"), 1);
+    let site = TestServer::start(move |req| {
+        if req.path == "/robots.txt" {
+            return Reply::status(404);
+        }
+        if f.fetch_add(1, Ordering::SeqCst) == 0 {
+            Reply::ok(base.clone())
+        } else {
+            Reply::ok(changed.clone())
+        }
+    });
+    (site, fetches)
+}
+
+/// The item titles of a JSON Feed response.
+pub fn feed_titles(r: &Resp) -> Vec<String> {
+    let v: serde_json::Value = serde_json::from_slice(&r.body).expect("json feed");
+    v["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| i["title"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// Asks for `url` with `If-None-Match: etag` until it is no longer a 304 (at most `limit`).
+pub fn wait_for_change(s: &Served, http: &Http, url: &str, etag: &str, limit: Duration) -> Resp {
+    let started = Instant::now();
+    loop {
+        let r = http.get(url, &[("If-None-Match", etag)]);
+        if r.status == 200 {
+            return r;
+        }
+        assert_eq!(r.status, 304);
+        assert!(
+            started.elapsed() < limit,
+            "the change never reached {url}; stderr:\n{}",
+            s.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The shipped demo config with output and state in the sandbox (its pages stay in the
+/// repository).
+pub fn demo_config(sb: &Sandbox) -> PathBuf {
+    let demo = std::fs::read_to_string(crate::repo().join("config/demo.toml")).expect("demo");
+    let demo = demo
+        .replace("\"../feeds\"", "\"out\"")
+        .replace("\"../state/demo.db\"", "\"state.db\"")
+        .replace(
+            "\"demo/",
+            &format!("\"{}/config/demo/", crate::repo().display()),
+        );
+    sb.write("demo.toml", &demo)
 }
