@@ -16,7 +16,7 @@ use crate::serve_kit::{
     site_gaining_a_card, unbrotli, wait_for_change,
 };
 use crate::server::{Reply, Request, TestServer};
-use crate::{Sandbox, card_html, demo_page};
+use crate::{Sandbox, demo_page};
 
 const TYPES: [(&str, &str); 3] = [
     ("rss", "application/rss+xml; charset=utf-8"),
